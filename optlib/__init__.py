@@ -1,0 +1,20 @@
+"""optlib: the optimisers and learning-rate schedules of the lecture "Optimization for Deep Learning".
+
+Every optimiser is a drop-in ``torch.optim.Optimizer`` and every schedule a ``torch.optim``
+``LRScheduler``; each is numerically equal to the reference named in its docstring.
+"""
+
+from .adagrad import Adagrad
+from .adam import AMSGrad, Adam
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "SGD",
+    "Adagrad",
+    "RMSprop",
+    "Adam",
+    "AMSGrad",
+]

@@ -1,0 +1,89 @@
+r"""SGD, with optional momentum, Nesterov momentum and L2 weight decay (equals ``torch.optim.SGD``)."""
+
+from __future__ import annotations
+
+import math
+
+from ._base import Optimizer, _require_real, check_lr, check_nonnegative
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent (SGD), optionally with momentum (SGDM) or Nesterov momentum.
+
+    With learning rate :math:`\eta` (``lr``), momentum :math:`\lambda` (``momentum``), dampening
+    :math:`\tau` (``dampening``) and L2 coefficient :math:`\mu` (``weight_decay``), one step is
+
+    .. math::
+
+        g_t &\leftarrow \nabla L(\theta_t) + \mu\,\theta_t \\
+        m_{t+1} &\leftarrow \begin{cases} g_t & t = 0 \\
+                           \lambda\, m_t + (1-\tau)\, g_t & t > 0 \end{cases} \\
+        d_t &\leftarrow \begin{cases} g_t + \lambda\, m_{t+1} & \text{Nesterov} \\
+                           m_{t+1} & \text{otherwise} \end{cases} \\
+        \theta_{t+1} &\leftarrow \theta_t - \eta\, d_t
+
+    Without momentum :math:`d_t = g_t`: plain gradient descent. The lecture writes momentum as
+    :math:`v_t = \lambda v_{t-1} - \eta g_t`, with :math:`\eta` *inside* the buffer; PyTorch (and
+    this class) keeps :math:`\eta` outside. The two agree while :math:`\eta` is constant and differ
+    once a schedule changes it (chapter "The classic optimisers" shows both).
+
+    Args:
+        params: iterable of parameters or of dicts defining parameter groups.
+        lr: learning rate :math:`\eta` (default 1e-3, as in torch).
+        momentum: momentum factor :math:`\lambda \ge 0` (default 0: no momentum).
+        dampening: dampening :math:`\tau` of the momentum (default 0).
+        weight_decay: L2 coefficient :math:`\mu \ge 0`, added to the gradient (default 0).
+        nesterov: use Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
+        maximize: ascend the objective instead of descending it.
+
+    State per parameter: ``momentum_buffer`` (:math:`m`), created on the first step when
+    ``momentum > 0``. Sparse gradients are accepted, as in torch. A non-finite gradient propagates
+    into the parameters, as in ``torch.optim.SGD``: nothing is clipped or skipped.
+
+    Example:
+        >>> import torch, optlib
+        >>> theta = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+        >>> opt = optlib.SGD([theta], lr=0.1, momentum=0.9)
+        >>> for _ in range(3):
+        ...     opt.zero_grad()
+        ...     (theta ** 2).sum().backward()
+        ...     _ = opt.step()
+        >>> theta.detach()
+        tensor([ 0.0620, -0.1240])
+
+    References:
+        Robbins & Monro, *A Stochastic Approximation Method*, 1951;
+        Rumelhart, Hinton & Williams, *Learning representations by back-propagating errors*, 1986;
+        Sutskever et al., *On the importance of initialization and momentum in deep learning*, 2013.
+    """
+
+    supports_sparse = True
+
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
+                 nesterov=False, *, maximize=False):
+        check_lr(lr)
+        check_nonnegative(momentum, "Invalid momentum value: {}", "momentum")
+        check_nonnegative(weight_decay, "Invalid weight_decay value: {}", "weight_decay")
+        _require_real(dampening, "dampening")
+        if not math.isfinite(dampening):
+            raise ValueError(f"Invalid dampening value: {dampening}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                        nesterov=nesterov, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _update(self, theta, g, state, group):
+        eta, lam, tau, mu = group["lr"], group["momentum"], group["dampening"], group["weight_decay"]
+        if mu != 0:
+            g = g.add(theta, alpha=mu)                      # g_t + mu * theta_t
+        if lam != 0:
+            m = state.get("momentum_buffer")
+            if m is None:                                   # m_1 = g_0
+                m = state["momentum_buffer"] = g.detach().clone()
+            else:                                           # m_{t+1} = lam m_t + (1 - tau) g_t
+                m.mul_(lam).add_(g, alpha=1 - tau)
+            g = g.add(m, alpha=lam) if group["nesterov"] else m
+        theta.add_(g, alpha=-eta)                           # theta_{t+1} = theta_t - eta d_t
