@@ -107,8 +107,16 @@ class AMSGrad(Adam):
     r"""AMSGrad: Adam that divides by the running *maximum* of the second moment.
 
     Exactly ``Adam(..., amsgrad=True)`` (and so ``torch.optim.Adam(amsgrad=True)``), under its own
-    name for the chapter on AMSGrad: :math:`\hat v_t = \max(\hat v_{t-1}, v_t)`, so the effective
-    learning rate :math:`\eta / \sqrt{\hat v_t}` of a coordinate can never grow, as in Adagrad.
+    name for the chapter on AMSGrad. With :math:`m_t, v_t` as in :class:`Adam`,
+
+    .. math::
+
+        \hat v_t \leftarrow \max(\hat v_{t-1}, v_t), \qquad
+        \theta_{t+1} \leftarrow \theta_t - \frac{\eta}{1-\beta_1^t}\,
+            \frac{m_t}{\sqrt{\hat v_t / (1-\beta_2^t)} + \varepsilon}
+
+    so the effective learning rate :math:`\eta / \sqrt{\hat v_t}` of a coordinate can never grow,
+    as in Adagrad.
     Like torch, and unlike the paper's Algorithm 2, the maximum is bias-corrected by
     :math:`1-\beta_2^t` and :math:`m_t` by :math:`1-\beta_1^t`.
 
