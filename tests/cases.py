@@ -32,6 +32,12 @@ class Case:
     exchange_state: bool = True
     #: whether the optimiser keeps per-parameter state that the test can inspect
     has_state: bool = True
+    #: builds the optlib optimiser from (params, **kwargs); defaults to ``cls`` (wrappers such as
+    #: Lookahead need a factory that builds the inner optimiser first)
+    factory: Callable | None = None
+
+    def make(self, params, **overrides):
+        return (self.factory or self.cls)(params, **{**self.kwargs, **overrides})
 
     @property
     def id(self) -> str:
@@ -82,6 +88,12 @@ for kw in _grid(amsgrad=[False, True], weight_decay=[0.0, 0.05], maximize=[False
 for kw in _grid(weight_decay=[0.0, 0.05], maximize=[False, True]):
     OPTIMIZER_CASES.append(Case(optlib.AMSGrad, dict(lr=0.02, **kw), _torch("Adam", amsgrad=True),
                                 group2=dict(lr=0.005, betas=(0.8, 0.99))))
+
+
+# The newer optimisers keep their rows in modules of their own (one per family), appended here.
+from cases_newer import NEWER_ERROR_CASES, NEWER_OPTIMIZER_CASES  # noqa: E402
+
+OPTIMIZER_CASES += NEWER_OPTIMIZER_CASES
 
 
 # --------------------------------------------------------------------------- error cases
@@ -150,3 +162,5 @@ for cls in (optlib.Adam, optlib.AMSGrad):
         (dict(betas=0.9), TypeError, r"betas must be a tuple of two floats"),
         (dict(betas=(0.9, "x")), TypeError, r"betas\[1\] must be a real number"),
     ])
+
+ERROR_CASES += NEWER_ERROR_CASES
