@@ -8,6 +8,10 @@ from .adagrad import Adagrad
 from .adam import AMSGrad, Adam
 from .rmsprop import RMSprop
 from .sgd import SGD
+from .lr_finder import LRRangeTestResult, lr_range_test
+from .schedules import (SGDR, CyclicLR, LinearWarmup, OneCycleLR, WarmupThen, cosine_annealing,
+                        cosine_restarts, cyclic_lr, cyclic_momentum, linear_warmup, one_cycle,
+                        one_cycle_momentum, restart_position, triangular, with_warmup)
 
 __version__ = "0.1.0"
 
@@ -17,4 +21,21 @@ __all__ = [
     "RMSprop",
     "Adam",
     "AMSGrad",
+    "LRRangeTestResult",
+    "lr_range_test",
+    "SGDR",
+    "CyclicLR",
+    "LinearWarmup",
+    "OneCycleLR",
+    "WarmupThen",
+    "cosine_annealing",
+    "cosine_restarts",
+    "cyclic_lr",
+    "cyclic_momentum",
+    "linear_warmup",
+    "one_cycle",
+    "one_cycle_momentum",
+    "restart_position",
+    "triangular",
+    "with_warmup",
 ]

@@ -1,0 +1,760 @@
+r"""Learning-rate schedules: pure functions of the step, and the schedulers built on them.
+
+Every schedule exists twice, once as a plain function of the step :math:`t` (what the book plots)
+and once as a :class:`torch.optim.lr_scheduler.LRScheduler` whose ``get_lr()`` calls that same
+function for each parameter group, so the curve in a figure and the learning rate an optimiser
+receives cannot disagree. Each scheduler equals its ``torch.optim.lr_scheduler`` twin (same
+arguments, defaults, errors and values):
+
+=================  =======================================  ===============================
+optlib             pure function(s)                         torch twin
+=================  =======================================  ===============================
+``CyclicLR``       ``cyclic_lr``, ``cyclic_momentum``,       ``CyclicLR``
+                   ``triangular``
+``SGDR``           ``cosine_restarts``, ``cosine_annealing``  ``CosineAnnealingWarmRestarts``
+``OneCycleLR``     ``one_cycle``, ``one_cycle_momentum``     ``OneCycleLR``
+``LinearWarmup``   ``linear_warmup``                         ``LinearLR``
+``WarmupThen``     ``with_warmup``                           ``SequentialLR([LinearLR, X])``
+=================  =======================================  ===============================
+
+The schedulers work with any ``torch.optim.Optimizer``: optlib's and torch's alike.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+from collections.abc import Callable
+
+import torch
+from torch.optim.lr_scheduler import LRScheduler
+
+from ._base import _require_real
+
+__all__ = [
+    "triangular", "cyclic_lr", "cyclic_momentum", "cosine_annealing", "restart_position",
+    "cosine_restarts", "one_cycle", "one_cycle_momentum", "linear_warmup", "with_warmup",
+    "CyclicLR", "SGDR", "OneCycleLR", "LinearWarmup", "WarmupThen",
+]
+
+
+# --------------------------------------------------------------------------- shared helpers
+def _per_group(name: str, optimizer, value) -> list:
+    """One value per param group: a list/tuple is checked for length, a scalar is repeated."""
+    n = len(optimizer.param_groups)
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ValueError(
+                f"{name} must have the same length as optimizer.param_groups. "
+                f"{name} has {len(value)} values, param_groups has {n}.")
+        return list(value)
+    return [value] * n
+
+
+def _check_optimizer(optimizer) -> None:
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+
+
+def _set_group(group: dict, key: str, value) -> None:
+    """Write ``group[key]``, in place when the group holds a tensor (as torch does)."""
+    if isinstance(group[key], torch.Tensor):
+        group[key].fill_(float(value))
+    else:
+        group[key] = value
+
+
+def _momentum_key(scheduler, optimizer) -> None:
+    """Cycled momentum lives in ``momentum`` (SGD) or in ``betas[0]`` (Adam family)."""
+    if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+        raise ValueError(
+            "optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
+    scheduler.use_beta1 = "betas" in optimizer.defaults
+
+
+def _write_momentum(group: dict, momentum: float, use_beta1: bool) -> None:
+    if use_beta1:
+        group["betas"] = (momentum, *group["betas"][1:])
+    else:
+        group["momentum"] = momentum
+
+
+# --------------------------------------------------------------------------- cyclical
+def triangular(t, base_lr, max_lr, step_size):
+    r"""Smith's triangular policy, written exactly as in the paper.
+
+    .. math::
+
+        c = \left\lfloor 1 + \frac{t}{2s} \right\rfloor,\quad
+        x = \left| \frac{t}{s} - 2c + 1 \right|,\quad
+        \eta_t = \eta_{\text{base}} + (\eta_{\max} - \eta_{\text{base}})\,\max(0, 1 - x)
+
+    It equals ``cyclic_lr(t, base_lr, max_lr, step_size)`` (the form torch uses) to rounding.
+
+    >>> [round(triangular(t, 0.1, 0.5, step_size=2), 3) for t in range(6)]
+    [0.1, 0.3, 0.5, 0.3, 0.1, 0.3]
+    """
+    cycle = math.floor(1 + t / (2 * step_size))
+    x = abs(t / step_size - 2 * cycle + 1)
+    return base_lr + (max_lr - base_lr) * max(0.0, 1 - x)
+
+
+_CLR_MODES = {  # mode -> (amplitude scale as a function of its argument, what the argument is)
+    "triangular": (lambda x: 1.0, "cycle"),
+    "triangular2": (lambda x: 1 / (2.0 ** (x - 1)), "cycle"),
+}
+
+
+def _clr_shape(t, step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode):
+    """(height, amplitude) at step t: the triangle height in [0, 1] and the amplitude factor."""
+    up = float(step_size_up)
+    down = up if step_size_down is None else float(step_size_down)
+    total = up + down
+    ratio = up / total
+    cycle = math.floor(1 + t / total)
+    x = 1.0 + t / total - cycle                              # position in the cycle, in [0, 1)
+    height = x / ratio if x <= ratio else (x - 1) / (ratio - 1)
+    if scale_fn is None:
+        if mode == "exp_range":
+            scale_fn, scale_mode = (lambda k: gamma ** k), "iterations"
+        else:
+            scale_fn, scale_mode = _CLR_MODES[mode]
+    return height, scale_fn(cycle if scale_mode == "cycle" else t)
+
+
+def cyclic_lr(t, base_lr, max_lr, step_size_up=2000, step_size_down=None, mode="triangular",
+              gamma=1.0, scale_fn=None, scale_mode="cycle"):
+    r"""The learning rate of ``CyclicLR`` at step ``t`` (Smith 2017).
+
+    With :math:`s_\uparrow` = ``step_size_up``, :math:`s_\downarrow` = ``step_size_down``,
+    :math:`S = s_\uparrow + s_\downarrow`, :math:`c = \lfloor 1 + t/S \rfloor` (the cycle) and
+    :math:`x = 1 + t/S - c \in [0, 1)` (the position in it),
+
+    .. math::
+
+        h(x) = \begin{cases} x S / s_\uparrow & x \le s_\uparrow/S \\
+                             (1 - x) S / s_\downarrow & \text{otherwise} \end{cases},\qquad
+        \eta_t = \eta_{\text{base}} + (\eta_{\max} - \eta_{\text{base}})\, h(x)\, a
+
+    with amplitude :math:`a = 1` (``triangular``), :math:`a = 2^{1-c}` (``triangular2``),
+    :math:`a = \gamma^t` (``exp_range``) or :math:`a` = ``scale_fn(c)`` / ``scale_fn(t)``
+    (``scale_mode`` ``'cycle'`` / ``'iterations'``).
+
+    >>> [round(cyclic_lr(t, 0.1, 0.5, step_size_up=2, mode="triangular2"), 3) for t in range(9)]
+    [0.1, 0.3, 0.5, 0.3, 0.1, 0.2, 0.3, 0.2, 0.1]
+    """
+    height, amp = _clr_shape(t, step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode)
+    return base_lr + (max_lr - base_lr) * height * amp
+
+
+def cyclic_momentum(t, base_momentum=0.8, max_momentum=0.9, step_size_up=2000,
+                    step_size_down=None, mode="triangular", gamma=1.0, scale_fn=None,
+                    scale_mode="cycle"):
+    r"""The momentum of ``CyclicLR`` at step ``t``: the mirror image of :func:`cyclic_lr`,
+    :math:`m_t = m_{\max} - (m_{\max} - m_{\text{base}})\, h(x)\, a` (high momentum at low lr).
+
+    >>> [round(cyclic_momentum(t, 0.8, 0.9, step_size_up=2), 3) for t in range(5)]
+    [0.9, 0.85, 0.8, 0.85, 0.9]
+    """
+    height, amp = _clr_shape(t, step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode)
+    return max_momentum - (max_momentum - base_momentum) * height * amp
+
+
+class CyclicLR(LRScheduler):
+    r"""Cyclical learning rates (CLR): :math:`\eta` bounces between ``base_lr`` and ``max_lr``.
+
+    Step :math:`t` (``last_epoch``, counted in mini-batches) gets :func:`cyclic_lr`; with
+    ``cycle_momentum`` the momentum (``momentum``, or :math:`\beta_1` in ``betas``) gets
+    :func:`cyclic_momentum`, falling while the learning rate rises. Equals
+    ``torch.optim.lr_scheduler.CyclicLR``: same arguments and defaults; the scheduler overwrites
+    each group's ``lr`` with ``base_lr`` at construction (and its momentum with ``max_momentum``).
+
+    Args:
+        optimizer: any ``torch.optim.Optimizer``.
+        base_lr, max_lr: lower and upper bound (a float, or one per param group).
+        step_size_up, step_size_down: iterations in the rising and falling half
+            (``step_size_down=None`` means symmetric).
+        mode: ``'triangular'``, ``'triangular2'`` (amplitude halves each cycle) or
+            ``'exp_range'`` (amplitude :math:`\gamma^t`).
+        gamma: the base of ``exp_range``. scale_fn, scale_mode: a custom amplitude
+            :math:`a(c)` or :math:`a(t)`, overriding ``mode``.
+        cycle_momentum, base_momentum, max_momentum: cycle the momentum inversely to :math:`\eta`.
+        last_epoch: index of the last batch (``-1`` starts the schedule).
+
+    Example:
+        >>> import torch, optlib
+        >>> opt = optlib.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+        >>> sched = CyclicLR(opt, base_lr=0.1, max_lr=0.5, step_size_up=2)
+        >>> for _ in range(5):
+        ...     g = opt.param_groups[0]
+        ...     print(round(g["lr"], 3), round(g["momentum"], 3))
+        ...     opt.step(); sched.step()
+        0.1 0.9
+        0.3 0.85
+        0.5 0.8
+        0.3 0.85
+        0.1 0.9
+
+    References:
+        Smith, *Cyclical Learning Rates for Training Neural Networks*, WACV 2017 (arXiv 1506.01186).
+    """
+
+    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None,
+                 mode="triangular", gamma=1.0, scale_fn=None, scale_mode="cycle",
+                 cycle_momentum=True, base_momentum=0.8, max_momentum=0.9, last_epoch=-1):
+        _check_optimizer(optimizer)
+        base_lrs = _per_group("base_lr", optimizer, base_lr)
+        max_lrs = _per_group("max_lr", optimizer, max_lr)
+        for name, values in (("base_lr", base_lrs), ("max_lr", max_lrs)):
+            for v in values:
+                _require_real(v, name)
+                if not 0.0 <= v < math.inf:
+                    raise ValueError(f"Invalid {name}: {v} (expected a finite value >= 0)")
+        for name, v in (("step_size_up", step_size_up), ("step_size_down", step_size_down)):
+            if v is None and name == "step_size_down":
+                continue
+            _require_real(v, name)
+            low_ok = v > 0 if name == "step_size_up" else v >= 0
+            if not (low_ok and v < math.inf):
+                rng = "> 0" if name == "step_size_up" else ">= 0"
+                raise ValueError(f"Invalid {name}: {v} (expected a finite number {rng})")
+        if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
+            raise ValueError("mode is invalid and scale_fn is None")
+        if scale_fn is not None and scale_mode not in ("cycle", "iterations"):
+            raise ValueError(
+                f"Invalid scale_mode: {scale_mode!r} (expected 'cycle' or 'iterations')")
+        _require_real(gamma, "gamma")
+        if not 0.0 < gamma < math.inf:
+            raise ValueError(f"Invalid gamma: {gamma} (expected a finite value > 0)")
+
+        self.optimizer = optimizer
+        if last_epoch == -1:
+            for lr, group in zip(base_lrs, optimizer.param_groups):
+                _set_group(group, "lr", lr)
+        self.max_lrs = max_lrs
+        self.step_size_up = float(step_size_up)
+        self.step_size_down = self.step_size_up if step_size_down is None else float(step_size_down)
+        self.mode, self.gamma, self.scale_mode = mode, gamma, scale_mode
+        self._scale_fn_custom = scale_fn
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            _momentum_key(self, optimizer)
+            self.base_momentums = _per_group("base_momentum", optimizer, base_momentum)
+            self.max_momentums = _per_group("max_momentum", optimizer, max_momentum)
+            if last_epoch == -1:
+                for m_max, m_base, group in zip(self.max_momentums, self.base_momentums,
+                                                optimizer.param_groups):
+                    _write_momentum(group, m_max, self.use_beta1)
+                    group["max_momentum"], group["base_momentum"] = m_max, m_base
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs   # as torch: the bounds given here, not the groups' initial_lr
+
+    def _shape(self) -> dict:
+        return dict(step_size_up=self.step_size_up, step_size_down=self.step_size_down,
+                    mode=self.mode, gamma=self.gamma, scale_fn=self._scale_fn_custom,
+                    scale_mode=self.scale_mode)
+
+    def get_lr(self):
+        t, shape = self.last_epoch, self._shape()
+        if self.cycle_momentum:
+            for group, m_base, m_max in zip(self.optimizer.param_groups, self.base_momentums,
+                                            self.max_momentums):
+                _write_momentum(group, cyclic_momentum(t, m_base, m_max, **shape), self.use_beta1)
+        return [cyclic_lr(t, b, m, **shape) for b, m in zip(self.base_lrs, self.max_lrs)]
+
+    def state_dict(self):
+        """As torch: a custom ``scale_fn`` is saved only when it is a callable object (its
+        ``__dict__``); a plain function or lambda is not saved and must be passed again."""
+        state = super().state_dict()
+        fn = state.pop("_scale_fn_custom")
+        state["_scale_fn_custom"] = None
+        if fn is not None and not isinstance(fn, types.FunctionType):
+            state["_scale_fn_custom"] = fn.__dict__.copy()
+        return state
+
+    def load_state_dict(self, state_dict):
+        state_dict = dict(state_dict)
+        fn_state = state_dict.pop("_scale_fn_custom", None)
+        super().load_state_dict(state_dict)
+        if fn_state is not None:
+            self._scale_fn_custom.__dict__.update(fn_state)
+
+
+# --------------------------------------------------------------------------- SGDR
+def cosine_annealing(T_cur, T_i, base_lr, eta_min=0.0):
+    r"""One cosine period: :math:`\eta = \eta_{\min} + \tfrac12(\eta_{\max} - \eta_{\min})
+    (1 + \cos(\pi T_{cur}/T_i))`, SGDR's equation (5), with :math:`\eta_{\max}` = ``base_lr``.
+
+    >>> [round(cosine_annealing(t, 4, 1.0), 4) for t in range(5)]
+    [1.0, 0.8536, 0.5, 0.1464, 0.0]
+    """
+    return eta_min + (base_lr - eta_min) * (1 + math.cos(math.pi * T_cur / T_i)) / 2
+
+
+def restart_position(epoch, T_0, T_mult=1):
+    r"""``(T_cur, T_i)`` at (possibly fractional) ``epoch``: the time since the last restart and
+    the length of the current period. Period :math:`k` lasts :math:`T_0 T_{mult}^k` and starts at
+    :math:`T_0 (T_{mult}^k - 1)/(T_{mult} - 1)`; the period index is found exactly (integer
+    arithmetic), not by a rounded logarithm.
+
+    >>> [restart_position(e, T_0=2, T_mult=2) for e in (0, 1.5, 2, 5.5, 6)]
+    [(0, 2), (1.5, 2), (0, 4), (3.5, 4), (0, 8)]
+    """
+    if epoch < T_0:
+        return epoch, T_0
+    if T_mult == 1:
+        return epoch % T_0, T_0
+
+    def start(k):  # first epoch of period k
+        return T_0 * (T_mult ** k - 1) // (T_mult - 1)
+
+    k = int(math.log(epoch / T_0 * (T_mult - 1) + 1, T_mult))
+    while k > 0 and epoch < start(k):
+        k -= 1
+    while epoch >= start(k + 1):
+        k += 1
+    return epoch - start(k), T_0 * T_mult ** k
+
+
+def cosine_restarts(t, base_lr, T_0, T_mult=1, eta_min=0.0):
+    r"""The learning rate of ``SGDR`` at (possibly fractional) epoch ``t``:
+    :func:`cosine_annealing` of :func:`restart_position`, i.e.
+
+    .. math::
+
+        \eta_t = \eta_{\min} + \tfrac12 (\eta_{\max} - \eta_{\min})
+                 \left(1 + \cos\frac{\pi T_{cur}}{T_i}\right)
+
+    >>> [round(cosine_restarts(t, 1.0, T_0=2, T_mult=2), 3) for t in range(7)]
+    [1.0, 0.5, 1.0, 0.854, 0.5, 0.146, 1.0]
+    """
+    T_cur, T_i = restart_position(t, T_0, T_mult)
+    return cosine_annealing(T_cur, T_i, base_lr, eta_min)
+
+
+class SGDR(LRScheduler):
+    r"""Stochastic gradient descent with warm restarts: cosine annealing, restarted every period.
+
+    :math:`\eta_{\max}` is each group's initial ``lr``; after each restart the period
+    :math:`T_i` is multiplied by ``T_mult``:
+
+    .. math::
+
+        \eta_t = \eta_{\min} + \tfrac12 (\eta_{\max} - \eta_{\min})
+                 \left(1 + \cos\frac{\pi T_{cur}}{T_i}\right)
+
+    ``step()`` advances one epoch (or call it per batch with ``T_0`` in batches);
+    ``step(epoch)`` jumps to a fractional epoch such as ``epoch + i / iters``, as in the paper.
+    Equals ``torch.optim.lr_scheduler.CosineAnnealingWarmRestarts`` (attributes ``T_cur``, ``T_i``
+    as in torch; ``get_lr`` calls :func:`cosine_annealing` on them, and the tests check it against
+    :func:`cosine_restarts`).
+
+    .. note::
+       torch finds the period of ``step(epoch)`` with a rounded logarithm; optlib corrects it with
+       exact integer arithmetic, so the two could differ only where torch's logarithm lands on the
+       wrong side of a restart.
+
+    Args:
+        optimizer: any ``torch.optim.Optimizer``.
+        T_0: length of the first period (positive int). T_mult: period growth factor (int >= 1).
+        eta_min: :math:`\eta_{\min}` (default 0). last_epoch: index of the last epoch.
+
+    Example:
+        >>> import torch, optlib
+        >>> opt = optlib.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+        >>> sched = SGDR(opt, T_0=2, T_mult=2)
+        >>> lrs = []
+        >>> for _ in range(7):
+        ...     lrs.append(round(opt.param_groups[0]["lr"], 3)); opt.step(); sched.step()
+        >>> lrs
+        [1.0, 0.5, 1.0, 0.854, 0.5, 0.146, 1.0]
+
+    References:
+        Loshchilov & Hutter, *SGDR: Stochastic Gradient Descent with Warm Restarts*, ICLR 2017.
+    """
+
+    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
+        if T_0 <= 0 or not isinstance(T_0, int):
+            raise ValueError(f"Expected positive integer T_0, but got {T_0}")
+        if T_mult < 1 or not isinstance(T_mult, int):
+            raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
+        if not isinstance(eta_min, (float, int)):
+            raise ValueError(
+                f"Expected float or int eta_min, but got {eta_min} of type {type(eta_min)}")
+        self.T_0, self.T_i, self.T_mult, self.eta_min = T_0, T_0, T_mult, eta_min
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [cosine_annealing(self.T_cur, self.T_i, b, self.eta_min) for b in self.base_lrs]
+
+    def step(self, epoch=None):
+        """Advance one epoch, or jump to ``epoch`` (a float >= 0)."""
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:                                   # one more epoch: T_cur += 1
+            epoch = self.last_epoch + 1
+            self.T_cur = self.T_cur + 1
+            if self.T_cur >= self.T_i:                      # restart, next period T_mult longer
+                self.T_cur, self.T_i = self.T_cur % self.T_i, self.T_i * self.T_mult
+        else:
+            if epoch < 0:
+                raise ValueError(f"Expected non-negative epoch, but got {epoch}")
+            self.T_cur, self.T_i = restart_position(epoch, self.T_0, self.T_mult)
+        self.last_epoch = math.floor(epoch)
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            _set_group(group, "lr", lr)
+        self._last_lr = [g["lr"].clone() if isinstance(g["lr"], torch.Tensor) else g["lr"]
+                         for g in self.optimizer.param_groups]
+
+
+# --------------------------------------------------------------------------- one-cycle
+def _anneal(start, end, pct, strategy):
+    if strategy == "cos":                                   # half a cosine from start to end
+        return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+    return (end - start) * pct + start                      # straight line
+
+
+def _one_cycle(t, total_steps, pct_start, three_phase, strategy, levels):
+    """Anneal through ``levels`` (the values at the phase boundaries), as torch's OneCycleLR."""
+    if t > total_steps:
+        raise ValueError(
+            f"Tried to step {t} times. The specified number of total steps is {total_steps}")
+    ends = [float(pct_start * total_steps) - 1]
+    if three_phase:
+        ends.append(float(2 * pct_start * total_steps) - 2)
+    ends.append(total_steps - 1)
+    start = 0.0
+    for i, end in enumerate(ends):
+        if t <= end or i == len(ends) - 1:
+            return _anneal(levels[i], levels[i + 1], (t - start) / (end - start), strategy)
+        start = end
+
+
+def one_cycle(t, max_lr, total_steps, pct_start=0.3, anneal_strategy="cos", div_factor=25.0,
+              final_div_factor=1e4, three_phase=False, *, initial_lr=None, min_lr=None):
+    r"""The learning rate of ``OneCycleLR`` at step ``t`` (Smith 2018; Smith & Topin 2019).
+
+    With :math:`\eta_0 = \eta_{\max}/` ``div_factor`` and :math:`\eta_{\min} = \eta_0/`
+    ``final_div_factor``, the rate anneals :math:`\eta_0 \to \eta_{\max}` over the first
+    ``pct_start`` of the steps, then :math:`\eta_{\max} \to \eta_{\min}` (two phases, fastai's
+    default) or :math:`\eta_{\max} \to \eta_0 \to \eta_{\min}` (``three_phase``, the paper). Each
+    phase from :math:`a` to :math:`b` with progress :math:`p \in [0, 1]` is
+    :math:`b + \tfrac{a-b}{2}(1 + \cos \pi p)` (``'cos'``) or :math:`a + (b-a)p` (``'linear'``).
+    Phase :math:`k` ends at step ``pct_start*total_steps - 1`` (twice that ``- 2`` for the second
+    of three) and the last at ``total_steps - 1``; a step beyond ``total_steps`` raises.
+
+    >>> [round(one_cycle(t, 1.0, 10, pct_start=0.4, anneal_strategy="linear"), 3)
+    ...  for t in range(10)]
+    [0.04, 0.36, 0.68, 1.0, 0.833, 0.667, 0.5, 0.333, 0.167, 0.0]
+    """
+    initial_lr = max_lr / div_factor if initial_lr is None else initial_lr
+    min_lr = initial_lr / final_div_factor if min_lr is None else min_lr
+    levels = [initial_lr, max_lr, min_lr]
+    if three_phase:                                 # back down to the start, then the final anneal
+        levels.insert(2, initial_lr)
+    return _one_cycle(t, total_steps, pct_start, three_phase, anneal_strategy, levels)
+
+
+def one_cycle_momentum(t, total_steps, base_momentum=0.85, max_momentum=0.95, pct_start=0.3,
+                       anneal_strategy="cos", three_phase=False):
+    r"""The momentum of ``OneCycleLR`` at step ``t``: :math:`m_{\max} \to m_{\text{base}} \to
+    m_{\max}` (then constant in a third phase), mirroring :func:`one_cycle`.
+
+    >>> [round(one_cycle_momentum(t, 10, pct_start=0.4, anneal_strategy="linear"), 3)
+    ...  for t in (0, 3, 9)]
+    [0.95, 0.85, 0.95]
+    """
+    levels = [max_momentum, base_momentum, max_momentum]
+    if three_phase:
+        levels.append(max_momentum)
+    return _one_cycle(t, total_steps, pct_start, three_phase, anneal_strategy, levels)
+
+
+class OneCycleLR(LRScheduler):
+    r"""The 1cycle policy: one long warm-up to ``max_lr`` and one long anneal far below the start.
+
+    Step :math:`t` (batches) gets :func:`one_cycle` with each group's ``initial_lr``, ``max_lr``
+    and ``min_lr`` (group keys, written at construction as torch does:
+    ``initial_lr = max_lr / div_factor``, ``min_lr = initial_lr / final_div_factor``); with
+    ``cycle_momentum`` the momentum (or :math:`\beta_1`) gets :func:`one_cycle_momentum`.
+    Equals ``torch.optim.lr_scheduler.OneCycleLR``, including its errors; stepping beyond
+    ``total_steps`` raises ``ValueError``.
+
+    Args:
+        optimizer: any ``torch.optim.Optimizer``.
+        max_lr: peak learning rate (a float or one per group).
+        total_steps: number of steps, or give ``epochs`` and ``steps_per_epoch``.
+        pct_start: fraction of the steps spent rising (a float in [0, 1], default 0.3).
+        anneal_strategy: ``'cos'`` (default) or ``'linear'``.
+        cycle_momentum, base_momentum, max_momentum: momentum between 0.85 and 0.95 by default.
+        div_factor, final_div_factor: default 25 and 1e4.
+        three_phase: the paper's symmetric rise and fall, then a final anneal (default False).
+        last_epoch: index of the last batch.
+
+    Example:
+        >>> import torch, optlib
+        >>> opt = optlib.Adam([torch.nn.Parameter(torch.zeros(1))])
+        >>> sched = OneCycleLR(opt, max_lr=1.0, total_steps=10, pct_start=0.4,
+        ...                    anneal_strategy="linear")
+        >>> for _ in range(10):
+        ...     g = opt.param_groups[0]
+        ...     print(round(g["lr"], 3), round(g["betas"][0], 3))
+        ...     opt.step(); sched.step()
+        0.04 0.95
+        0.36 0.917
+        0.68 0.883
+        1.0 0.85
+        0.833 0.867
+        0.667 0.883
+        0.5 0.9
+        0.333 0.917
+        0.167 0.933
+        0.0 0.95
+
+    References:
+        Smith, *A disciplined approach to neural network hyper-parameters: Part 1*, 2018
+        (arXiv 1803.09820); Smith & Topin, *Super-Convergence: Very Fast Training of Neural
+        Networks Using Large Learning Rates*, 2019 (arXiv 1708.07120).
+    """
+
+    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
+                 pct_start=0.3, anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85,
+                 max_momentum=0.95, div_factor=25.0, final_div_factor=1e4, three_phase=False,
+                 last_epoch=-1):
+        _check_optimizer(optimizer)
+        self.optimizer = optimizer
+        if total_steps is not None:
+            if total_steps <= 0 or not isinstance(total_steps, int):
+                raise ValueError(f"Expected positive integer total_steps, but got {total_steps}")
+            self.total_steps = total_steps
+        elif epochs is not None and steps_per_epoch is not None:
+            if not isinstance(epochs, int) or epochs <= 0:
+                raise ValueError(f"Expected positive integer epochs, but got {epochs}")
+            if not isinstance(steps_per_epoch, int) or steps_per_epoch <= 0:
+                raise ValueError(
+                    f"Expected positive integer steps_per_epoch, but got {steps_per_epoch}")
+            self.total_steps = epochs * steps_per_epoch
+        else:
+            raise ValueError("You must define either total_steps OR (epochs AND steps_per_epoch)")
+        if pct_start < 0 or pct_start > 1 or not isinstance(pct_start, float):
+            raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(
+                f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}")
+        self.pct_start, self.anneal_strategy = pct_start, anneal_strategy
+        self.three_phase = three_phase
+
+        max_lrs = _per_group("max_lr", optimizer, max_lr)
+        if last_epoch == -1:
+            for m, group in zip(max_lrs, optimizer.param_groups):
+                group["initial_lr"] = m / div_factor
+                group["max_lr"] = m
+                group["min_lr"] = group["initial_lr"] / final_div_factor
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            _momentum_key(self, optimizer)
+            maxs = _per_group("max_momentum", optimizer, max_momentum)
+            bases = _per_group("base_momentum", optimizer, base_momentum)
+            if last_epoch == -1:
+                for m_max, m_base, group in zip(maxs, bases, optimizer.param_groups):
+                    _write_momentum(group, m_max, self.use_beta1)
+                    group["max_momentum"], group["base_momentum"] = m_max, m_base
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        t, shape = self.last_epoch, dict(pct_start=self.pct_start, three_phase=self.three_phase,
+                                         anneal_strategy=self.anneal_strategy)
+        lrs = []
+        for group in self.optimizer.param_groups:
+            lrs.append(one_cycle(t, group["max_lr"], self.total_steps,
+                                 initial_lr=group["initial_lr"], min_lr=group["min_lr"], **shape))
+            if self.cycle_momentum:
+                m = one_cycle_momentum(t, self.total_steps, group["base_momentum"],
+                                       group["max_momentum"], **shape)
+                _write_momentum(group, m, self.use_beta1)
+        return lrs
+
+
+# --------------------------------------------------------------------------- linear warm-up
+def _check_factors(start_factor, end_factor):
+    if start_factor > 1.0 or start_factor <= 0:
+        raise ValueError(
+            "Starting multiplicative factor expected to be greater than 0 and less or equal to 1.")
+    if end_factor > 1.0 or end_factor < 0:
+        raise ValueError("Ending multiplicative factor expected to be between 0 and 1.")
+
+
+def _check_iters(value, name):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"Invalid {name}: {value} (expected an integer >= 1)")
+
+
+def linear_warmup(t, base_lr, start_factor=1.0 / 3, end_factor=1.0, total_iters=5):
+    r"""The learning rate of ``LinearWarmup`` (torch's ``LinearLR``) at step ``t``:
+
+    .. math::
+
+        \eta_t = \eta_{\text{base}} \left(f_0 + (f_1 - f_0)\,
+                 \frac{\min(t, T)}{T}\right)
+
+    with :math:`f_0` = ``start_factor``, :math:`f_1` = ``end_factor``, :math:`T` = ``total_iters``.
+
+    >>> [round(linear_warmup(t, 1.0, start_factor=0.25, total_iters=3), 3) for t in range(5)]
+    [0.25, 0.5, 0.75, 1.0, 1.0]
+    """
+    return base_lr * (start_factor
+                      + (end_factor - start_factor) * min(total_iters, t) / total_iters)
+
+
+class LinearWarmup(LRScheduler):
+    r"""Linear warm-up: scale each group's initial lr from ``start_factor`` to ``end_factor``.
+
+    Step :math:`t` gets :func:`linear_warmup`,
+    :math:`\eta_t = \eta_{\text{base}}(f_0 + (f_1 - f_0)\min(t, T)/T)`, constant after
+    :math:`T` = ``total_iters``. Equals ``torch.optim.lr_scheduler.LinearLR`` (same arguments,
+    defaults and factor errors; ``total_iters`` must be an integer >= 1, which torch does not
+    check).
+
+    .. note::
+       torch's ``LinearLR`` updates the lr multiplicatively from its current value ("chainable"),
+       optlib computes the closed form from the base lr. They agree to rounding when the scheduler
+       is used alone; to stack a warm-up in front of another schedule use :class:`WarmupThen`.
+
+    Example:
+        >>> import torch, optlib
+        >>> opt = optlib.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+        >>> sched = LinearWarmup(opt, start_factor=0.25, total_iters=3)
+        >>> lrs = []
+        >>> for _ in range(5):
+        ...     lrs.append(round(opt.param_groups[0]["lr"], 3)); opt.step(); sched.step()
+        >>> lrs
+        [0.25, 0.5, 0.75, 1.0, 1.0]
+
+    References:
+        Goyal et al., *Accurate, Large Minibatch SGD: Training ImageNet in 1 Hour*, 2017
+        (gradual warm-up).
+    """
+
+    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
+                 last_epoch=-1):
+        _check_factors(start_factor, end_factor)
+        _check_iters(total_iters, "total_iters")
+        self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [linear_warmup(self.last_epoch, b, self.start_factor, self.end_factor,
+                              self.total_iters) for b in self.base_lrs]
+
+
+def with_warmup(schedule: Callable, warmup_steps: int, start_factor: float = 1.0 / 3) -> Callable:
+    r"""Put a linear warm-up in front of any schedule ``schedule(t)``.
+
+    .. math::
+
+        \tilde\eta_t = \begin{cases} \eta_0 \left(f_0 + (1 - f_0)\, t / w\right) & t < w \\
+                                     \eta(t - w) & t \ge w \end{cases}
+        \qquad \eta_0 = \eta(0)
+
+    The warm-up climbs from ``start_factor`` times the schedule's first value to that value, and
+    the schedule then runs from its own step 0: what ``SequentialLR([LinearLR(start_factor,
+    total_iters=w), X], milestones=[w])`` does in torch.
+
+    >>> from functools import partial
+    >>> f = with_warmup(partial(cosine_restarts, base_lr=1.0, T_0=2), 2, start_factor=0.5)
+    >>> [round(f(t), 3) for t in range(6)]
+    [0.5, 0.75, 1.0, 0.5, 1.0, 0.5]
+    """
+    _check_iters(warmup_steps, "warmup_steps")
+    _check_factors(start_factor, 1.0)
+
+    def warmed_up(t):
+        if t < warmup_steps:
+            return linear_warmup(t, schedule(0), start_factor, 1.0, warmup_steps)
+        return schedule(t - warmup_steps)
+
+    return warmed_up
+
+
+class WarmupThen(LRScheduler):
+    r"""A linear warm-up of ``warmup_iters`` steps in front of any schedule ``after``.
+
+    ``after`` is either a scheduler already built on the same optimizer (optlib's or torch's:
+    its values at steps :math:`0, 1, \dots` are used from step :math:`w` = ``warmup_iters`` on)
+    or a function of the step (one, or one per param group) returning the learning rate; the
+    lr at step :math:`t` is then :func:`with_warmup` of it. During the warm-up the lr climbs
+    linearly from ``start_factor`` times the schedule's first lr to that lr:
+
+    .. math::
+
+        \tilde\eta_t = \eta_0 \left(f_0 + (1 - f_0)\, t / w\right)\ (t < w),\qquad
+        \tilde\eta_t = \eta(t - w)\ (t \ge w)
+
+    This equals torch's ``SequentialLR([LinearLR(opt, start_factor, total_iters=w), after],
+    milestones=[w])`` wherever that is well defined (schedules that start at the group's lr,
+    such as ``SGDR``). A momentum-cycling ``after`` keeps its step-0 momentum during the warm-up.
+    With a scheduler ``after``, call ``step()`` without an epoch. ``state_dict()`` includes the
+    state of ``after``.
+
+    Example:
+        >>> import torch, optlib
+        >>> opt = optlib.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+        >>> sched = WarmupThen(opt, after=SGDR(opt, T_0=2), warmup_iters=2, start_factor=0.5)
+        >>> lrs = []
+        >>> for _ in range(6):
+        ...     lrs.append(round(opt.param_groups[0]["lr"], 3)); opt.step(); sched.step()
+        >>> lrs
+        [0.5, 0.75, 1.0, 0.5, 1.0, 0.5]
+
+    References:
+        Goyal et al., *Accurate, Large Minibatch SGD: Training ImageNet in 1 Hour*, 2017.
+    """
+
+    def __init__(self, optimizer, after, warmup_iters=5, start_factor=1.0 / 3, last_epoch=-1):
+        _check_iters(warmup_iters, "warmup_iters")
+        _check_factors(start_factor, 1.0)
+        self.warmup_iters, self.start_factor = warmup_iters, start_factor
+        self._after, self._fns = None, None
+        if isinstance(after, LRScheduler):
+            if after.optimizer is not optimizer:
+                raise ValueError("after must be a scheduler of the same optimizer as WarmupThen")
+            self._after = after
+            self.after_lrs = [float(lr) for lr in after.get_last_lr()]   # its lrs at its step 0
+        else:
+            fns = _per_group("after", optimizer, after)
+            if not all(callable(f) for f in fns):
+                raise TypeError("after must be an LRScheduler, a function of the step, or a "
+                                "list of such functions (one per param group)")
+            self._fns = [with_warmup(f, warmup_iters, start_factor) for f in fns]
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        t = self.last_epoch
+        if self._fns is not None:
+            return [f(t) for f in self._fns]
+        return [linear_warmup(t, lr, self.start_factor, 1.0, self.warmup_iters)
+                for lr in self.after_lrs]   # for t == w this is after's step-0 lr
+
+    def step(self, epoch=None):
+        if self._after is not None and epoch is not None:
+            raise TypeError("WarmupThen.step(epoch) needs `after` to be a function of the step")
+        if self._after is not None and self.last_epoch >= self.warmup_iters:
+            self.last_epoch += 1                  # the warm-up is over: `after` takes its step
+            self._after.step()
+            self._last_lr = list(self._after.get_last_lr())
+            return
+        super().step(epoch)
+
+    def state_dict(self):
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_after", "_fns")}
+        if self._after is not None:
+            state["after_state"] = self._after.state_dict()
+        return state
+
+    def load_state_dict(self, state_dict):
+        state_dict = dict(state_dict)
+        after_state = state_dict.pop("after_state", None)
+        self.__dict__.update(state_dict)
+        if after_state is not None:
+            self._after.load_state_dict(after_state)
