@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test lab clean determinism bench
+.PHONY: book test lab clean determinism bench site-test
 
 # (Re)create the virtual environment whenever requirements.txt is newer than the last install.
 $(STAMP): requirements.txt
@@ -21,6 +21,15 @@ book: $(STAMP)
 ## make test: optlib's unit tests and strict nbval over every chapter
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make determinism: strict nbval over every chapter three times (1, 2 and 2 threads); any difference fails
+determinism: $(STAMP)
+	PYTHON=$(BIN)/python bash scripts/determinism.sh
+
+## make site-test: every page of the built site in headless Chromium, offline (screenshots: _build/screenshots)
+site-test: book
+	bash scripts/ensure_chromium.sh
+	$(BIN)/python -m pytest site_tests $(SITE_TEST_ARGS)
 
 ## make lab: open the chapters in JupyterLab from the same environment
 lab: $(STAMP)
