@@ -79,3 +79,98 @@ def loss_curves(curves: dict, ax=None, xlabel: str = "step", ylabel: str = "loss
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
     return ax
+
+
+def timeline(events, ax=None, color: str = "tab:blue", min_gap: float = 0.2):
+    """Mark dated events on a horizontal time axis; ``events`` is a sequence of (year, label).
+
+    Labels alternate above and below the axis. Labels on one side are kept at least
+    ``min_gap`` × (time span) apart and joined to their year by a leader line, so that a crowded
+    decade stays readable.
+    """
+    ax = _ax(ax)
+    events = sorted(events)
+    years = np.array([year for year, _ in events], dtype=float)
+    span = (years.max() - years.min()) or 1.0
+    gap, lo, hi = min_gap * span, years.min() - 0.05 * span, years.max() + 0.05 * span
+    text_x = years.copy()
+    for side in (0, 1):                                  # spread each side's labels apart
+        idx = np.arange(side, len(years), 2)
+        for a, b in zip(idx[:-1], idx[1:]):              # forward pass: push right
+            text_x[b] = max(text_x[b], text_x[a] + gap)
+        if len(idx):
+            text_x[idx[-1]] = min(text_x[idx[-1]], hi)
+        for a, b in zip(idx[::-1][1:], idx[::-1][:-1]):  # backward pass: pull left from the edge
+            text_x[a] = min(text_x[a], text_x[b] - gap)
+    ax.axhline(0, color="0.3", lw=1)
+    for k, ((year, label), tx) in enumerate(zip(events, text_x)):
+        h = 1.0 if k % 2 == 0 else -1.0
+        ax.plot([year, year, tx], [0, 0.45 * h, 0.8 * h], color=color, lw=0.8)
+        ax.plot(year, 0, "o", color=color, ms=5)
+        ax.text(tx, 0.85 * h, f"{label}\n{year}" if h > 0 else f"{year}\n{label}", ha="center",
+                va="bottom" if h > 0 else "top", fontsize=8)
+    ax.set_ylim(-2.2, 2.2)
+    ax.set_xlim(min(lo, text_x.min() - 0.05 * span), max(hi, text_x.max() + 0.05 * span))
+    ax.set_yticks([])
+    ax.grid(False)
+    for spine in ("left", "right", "top"):
+        ax.spines[spine].set_visible(False)
+    ax.set_xlabel("year")
+    return ax
+
+
+def animate_trajectories(f, window, paths: dict, frames: int = 40, minimiser=None,
+                         figsize=(4.0, 2.6), dpi: int = 60, interval: int = 120, levels: int = 30):
+    """A ``FuncAnimation`` that draws the paths (name -> (steps + 1, 2) array) growing over time.
+
+    The paths are shown at ``frames`` evenly spaced steps. The figure is closed before returning,
+    so that a notebook shows only the animation (``anim.to_jshtml()``), not a static copy.
+    """
+    from matplotlib.animation import FuncAnimation
+
+    if frames < 1:
+        raise ValueError(f"Invalid frames: {frames} (must be >= 1)")
+    fig, ax = plt.subplots(figsize=figsize, dpi=dpi)
+    contour(f, window, ax=ax, levels=levels)
+    n_steps = max(len(p) for p in paths.values()) - 1
+    shown = np.unique(np.linspace(0, n_steps, frames).round().astype(int))
+    lines = {name: ax.plot([], [], "-", lw=1.4, color=COLORS.get(name), label=name)[0]
+             for name in paths}
+    heads = {name: ax.plot([], [], "o", ms=3, color=COLORS.get(name))[0] for name in paths}
+    first = next(iter(paths.values()))
+    ax.plot(first[0, 0], first[0, 1], "ks", ms=4)
+    if minimiser is not None:
+        ax.plot(*minimiser, "k*", ms=8)
+    ax.legend(loc="upper right", fontsize=6)
+    title = ax.set_title("", fontsize=8)
+    fig.tight_layout()
+
+    def draw(k):
+        t = shown[k]
+        for name, path in paths.items():
+            upto = path[: t + 1]
+            lines[name].set_data(upto[:, 0], upto[:, 1])
+            heads[name].set_data(upto[-1:, 0], upto[-1:, 1])
+        title.set_text(f"step {t}")
+        return [*lines.values(), *heads.values(), title]
+
+    anim = FuncAnimation(fig, draw, frames=len(shown), interval=interval, blit=False)
+    plt.close(fig)
+    return anim
+
+
+def animation_html(anim, frame_format: str = "jpeg") -> str:
+    """The animation as self-contained HTML (matplotlib's JavaScript player), readable offline.
+
+    matplotlib's player links a Font Awesome stylesheet from a CDN for its buttons; the link is
+    removed because the book's theme already ships Font Awesome, so the page needs no network.
+    JPEG frames keep the page far smaller than PNG frames.
+    """
+    import re
+
+    with plt.rc_context({"animation.frame_format": frame_format}):
+        html = anim.to_jshtml()
+    return re.sub(r"<link[^>]*font-awesome[^>]*>\s*", "", html)
+
+
+__all__ += ["timeline", "animate_trajectories", "animation_html"]
