@@ -12,6 +12,8 @@ from .lr_finder import LRRangeTestResult, lr_range_test
 from .schedules import (SGDR, CyclicLR, LinearWarmup, OneCycleLR, WarmupThen, cosine_annealing,
                         cosine_restarts, cyclic_lr, cyclic_momentum, linear_warmup, one_cycle,
                         one_cycle_momentum, restart_position, triangular, with_warmup)
+from .adabound import AMSBound, AdaBound
+from .swats import SWATS
 
 __version__ = "0.1.0"
 
@@ -38,4 +40,7 @@ __all__ = [
     "restart_position",
     "triangular",
     "with_warmup",
+    "AMSBound",
+    "AdaBound",
+    "SWATS",
 ]

@@ -1,0 +1,172 @@
+r"""SWATS: start with Adam, switch to SGD with momentum (Keskar & Socher 2017, Algorithm 1)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ._base import Optimizer, check_betas, check_lr, check_nonnegative
+
+__all__ = ["SWATS"]
+
+#: group keys SWATS writes itself (the phase and the projection's running numbers)
+_TRACKED = ("phase", "group_step", "lambda_avg", "proj_lr", "switch_step", "sgd_lr")
+
+
+class SWATS(Optimizer):
+    r"""SWATS: Adam until a projection says which SGD learning rate to use, then SGD with momentum.
+
+    With :math:`\alpha` (``lr``), :math:`(\beta_1, \beta_2)` (``betas``), :math:`\varepsilon`
+    (``eps``), switching tolerance :math:`\tau` (``switch_tol``, default :math:`\varepsilon`) and
+    L2 coefficient :math:`\mu` (``weight_decay``), step :math:`k = 1, 2, \dots` of a parameter
+    group, whose parameters are treated as *one* vector :math:`\theta`, is in the Adam phase
+
+    .. math::
+
+        g_k &\leftarrow \nabla L(\theta_{k-1}) + \mu\,\theta_{k-1} \\
+        m_k &\leftarrow \beta_1 m_{k-1} + (1-\beta_1)\, g_k, \qquad
+        a_k \leftarrow \beta_2 a_{k-1} + (1-\beta_2)\, g_k^2 \\
+        p_k &\leftarrow -\alpha \frac{\sqrt{1-\beta_2^k}}{1-\beta_1^k}
+            \cdot \frac{m_k}{\sqrt{a_k} + \varepsilon}, \qquad
+        \theta_k \leftarrow \theta_{k-1} + p_k \\
+        \gamma_k &\leftarrow \frac{p_k^\top p_k}{-p_k^\top g_k}
+        \quad (\text{if } p_k^\top g_k \ne 0),
+        \qquad \lambda_k \leftarrow \beta_2 \lambda_{k-1} + (1-\beta_2)\, \gamma_k \\
+        &\text{if } k > 1 \text{ and } \Big|\frac{\lambda_k}{1-\beta_2^k} - \gamma_k\Big| < \tau:
+        \quad \text{switch, with } \Lambda \leftarrow \frac{\lambda_k}{1-\beta_2^k}
+
+    and, from the step after the switch on, in the SGD phase (:math:`v` starts at 0)
+
+    .. math::
+
+        v_k \leftarrow \beta_1 v_{k-1} + g_k, \qquad
+        \theta_k \leftarrow \theta_{k-1} - (1-\beta_1)\, \Lambda\, v_k
+
+    :math:`\gamma_k` is the learning rate at which an SGD step along :math:`-g_k` has the same
+    projection onto :math:`p_k` as the Adam step itself; :math:`\lambda_k` averages it, and the
+    switch comes once the (bias-corrected) average agrees with the latest estimate. Each group
+    decides on its own. Note that :math:`\varepsilon` is added to the raw :math:`\sqrt{a_k}`.
+    A tensor that had no gradient at some steps uses its own step count in its bias corrections.
+
+    Args:
+        params: iterable of parameters or of dicts defining parameter groups.
+        lr: Adam learning rate :math:`\alpha \ge 0` (default 1e-3).
+        betas: :math:`(\beta_1, \beta_2)`, each in [0, 1) (default (0.9, 0.999)); :math:`\beta_1`
+            is also the SGD momentum, :math:`\beta_2` also averages :math:`\gamma_k`.
+        eps: :math:`\varepsilon \ge 0` of the Adam step (default 1e-9, the paper's).
+        weight_decay: L2 coefficient :math:`\mu \ge 0`, added to the gradient (default 0).
+        switch_tol: the tolerance :math:`\tau \ge 0` of the switching test; ``None`` (default)
+            uses ``eps``, as the paper does. With :math:`\tau = 10^{-9}` the switch happens only
+            when successive projections agree almost exactly, which on real (noisy) data may be
+            never: use a looser value such as 1e-4 to see the switch.
+        maximize: ascend the objective instead of descending it.
+
+    State per parameter: ``step``, ``exp_avg`` (:math:`m`), ``exp_avg_sq`` (:math:`a`) and, in the
+    SGD phase, ``momentum_buffer`` (:math:`v`). Per group, written by SWATS and kept by
+    ``state_dict``: ``phase`` (``"adam"`` or ``"sgd"``), ``group_step`` (:math:`k`),
+    ``lambda_avg`` (:math:`\lambda_k`), ``proj_lr`` (the last :math:`\gamma_k`, ``None`` before
+    the first), ``switch_step`` (the :math:`k` of the switch, ``None`` before) and ``sgd_lr``
+    (:math:`\Lambda`, ``None`` before). A param group passed in may not set them. After the
+    switch the group's ``lr`` no longer acts (a scheduler changes nothing); to decay the SGD phase,
+    scale ``group["sgd_lr"]``. Sparse gradients raise a RuntimeError.
+
+    Example:
+        >>> import torch, optlib
+        >>> theta = torch.nn.Parameter(torch.tensor([1.0, -2.0], dtype=torch.float64))
+        >>> opt = optlib.SWATS([theta], lr=0.03, switch_tol=1e-5)
+        >>> for _ in range(100):
+        ...     opt.zero_grad()
+        ...     (theta[0] ** 2 + 3 * theta[1] ** 2).backward()
+        ...     _ = opt.step()
+        >>> group = opt.param_groups[0]
+        >>> group["phase"], group["switch_step"], round(group["sgd_lr"], 4)
+        ('sgd', 57, 0.0051)
+
+    References:
+        Keskar & Socher, *Improving Generalization Performance by Switching from Adam to SGD*,
+        arXiv:1712.07628, 2017 (Algorithm 1).
+
+    .. note::
+       This class follows the paper's Algorithm 1; public implementations differ. In
+       ``pytorch_optimizer`` (``SWATS``, as installed here), every tensor keeps its own running
+       average of its *own* projection and is tested on its own, with a relative closeness test
+       (``rtol=eps``) instead of :math:`|\cdot| < \varepsilon`, and only positive estimates count;
+       if any tensor of a group passes, the whole group moves to SGD with the estimate of the last
+       tensor that passed, written over the group's ``lr`` (so schedulers then act on it). Its
+       default :math:`\varepsilon` is 1e-6, and it adds options the paper lacks (decoupled decay,
+       an AMSGrad bound, Nesterov). Here the projection is the paper's: one vector per group, the
+       absolute test against ``switch_tol``, and :math:`\Lambda` taken as it comes (it would be
+       negative only if the Adam step were not a descent direction for :math:`g_k`).
+    """
+
+    sparse_message = "SWATS does not support sparse gradients"
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-9, weight_decay=0.0,
+                 switch_tol=None, *, maximize=False):
+        check_lr(lr)                                      # torch's Adam's checks, in its order
+        check_nonnegative(eps, "Invalid epsilon value: {}", "eps")
+        check_betas(betas)
+        check_nonnegative(weight_decay, "Invalid weight_decay value: {}", "weight_decay")
+        if switch_tol is not None:
+            check_nonnegative(switch_tol, "Invalid switch_tol value: {} (expected a value in "
+                              "[0, inf) or None)", "switch_tol")
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                        switch_tol=switch_tol, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group (torch's checks) and start it in the Adam phase."""
+        given = [key for key in _TRACKED if key in param_group]
+        if given:
+            raise ValueError(f"SWATS sets the group keys {given} itself; do not pass them")
+        super().add_param_group(param_group)
+        self.param_groups[-1].update(phase="adam", group_step=0, lambda_avg=0.0, proj_lr=None,
+                                     switch_step=None, sgd_lr=None)
+
+    def _init_state(self, p, state, group):
+        state["step"] = self._new_step()
+        state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+
+    def _step_group(self, group, params):
+        (beta1, beta2), mu = group["betas"], group["weight_decay"]
+        grads = []
+        for theta in params:
+            g = self._checked_grad(theta)
+            g = -g if group["maximize"] else g
+            grads.append(g.add(theta, alpha=mu) if mu != 0 else g)        # g_k + mu theta
+        k = group["group_step"] = group["group_step"] + 1
+
+        if group["phase"] == "sgd":
+            for theta, g in zip(params, grads):
+                state = self._state_for(theta, group)
+                self._advance(state)
+                v = state.get("momentum_buffer")
+                if v is None:                                             # v_0 = 0
+                    v = state["momentum_buffer"] = torch.zeros_like(theta)
+                v.mul_(beta1).add_(g)                                     # v_k = b1 v + g_k
+                theta.add_(v, alpha=-(1 - beta1) * group["sgd_lr"])  # theta -= (1-b1) Lambda v_k
+            return
+
+        pp = pg = 0.0                                   # p_k^T p_k and p_k^T g_k over the group
+        for theta, g in zip(params, grads):
+            state = self._state_for(theta, group)
+            t = self._advance(state)                    # = k unless the tensor skipped steps
+            m, a = state["exp_avg"], state["exp_avg_sq"]
+            m.mul_(beta1).add_(g, alpha=1 - beta1)                        # m_k
+            a.mul_(beta2).addcmul_(g, g, value=1 - beta2)                 # a_k
+            step = -group["lr"] * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
+            p = torch.div(m, a.sqrt().add_(group["eps"])).mul_(step)      # p_k
+            theta.add_(p)                                                 # theta_k = theta + p_k
+            p64, g64 = p.flatten().double(), g.flatten().double()
+            pp += torch.dot(p64, p64).item()
+            pg += torch.dot(p64, g64).item()
+
+        if pg != 0:
+            gamma = group["proj_lr"] = pp / -pg                           # gamma_k
+            lam = group["lambda_avg"] = beta2 * group["lambda_avg"] + (1 - beta2) * gamma
+            estimate = lam / (1 - beta2 ** k)                             # lambda_k / (1 - b2^k)
+            tol = group["eps"] if group["switch_tol"] is None else group["switch_tol"]
+            if k > 1 and abs(estimate - gamma) < tol:
+                group.update(phase="sgd", switch_step=k, sgd_lr=estimate)  # Lambda
