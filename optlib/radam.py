@@ -1,0 +1,118 @@
+r"""RAdam: Adam with a rectified adaptive step (equals ``torch.optim.RAdam``)."""
+
+from __future__ import annotations
+
+import torch
+
+from ._base import Optimizer, check_betas, check_lr, check_nonnegative
+
+__all__ = ["RAdam"]
+
+
+class RAdam(Optimizer):
+    r"""RAdam: Adam with a rectified adaptive step, and plain momentum steps until it is reliable.
+
+    The adaptive step is switched on only once the variance of :math:`1/\sqrt{v_t}` is tractable,
+    and is then scaled by a rectification term :math:`r_t`.
+
+    With :math:`\eta` (``lr``), :math:`(\beta_1, \beta_2)` (``betas``), :math:`\varepsilon`
+    (``eps``) and weight decay :math:`\mu` (``weight_decay``), step :math:`t = 1, 2, \dots` is
+
+    .. math::
+
+        g_t &\leftarrow \nabla L(\theta_t) + \mu\,\theta_t \\
+        m_t &\leftarrow \beta_1\, m_{t-1} + (1-\beta_1)\, g_t, \qquad
+            \hat m_t \leftarrow m_t / (1-\beta_1^t) \\
+        v_t &\leftarrow \beta_2\, v_{t-1} + (1-\beta_2)\, g_t^2 \\
+        \rho_\infty &= \frac{2}{1-\beta_2} - 1, \qquad
+            \rho_t = \rho_\infty - \frac{2\,t\,\beta_2^t}{1-\beta_2^t} \\
+        \theta_{t+1} &\leftarrow \begin{cases}
+            \theta_t - \eta\, r_t\, \hat m_t\, \dfrac{\sqrt{1-\beta_2^t}}{\sqrt{v_t} + \varepsilon}
+                & \rho_t > 5, \quad
+                r_t = \sqrt{\dfrac{(\rho_t-4)(\rho_t-2)\,\rho_\infty}
+                                  {(\rho_\infty-4)(\rho_\infty-2)\,\rho_t}} \\
+            \theta_t - \eta\, \hat m_t & \text{otherwise (SGD with momentum)}
+        \end{cases}
+
+    :math:`\rho_t` approximates the length of the simple moving average that :math:`v_t` stands for;
+    while it is short the adaptive step would have an unbounded variance, so RAdam takes a plain
+    momentum step instead, with no learning-rate warm-up needed. Note that :math:`\varepsilon` is
+    added to :math:`\sqrt{v_t}` *before* the bias correction :math:`\sqrt{1-\beta_2^t}` (as in
+    torch).
+    With ``decoupled_weight_decay=True`` the decay is applied to :math:`\theta` directly,
+    :math:`\theta \leftarrow \theta(1 - \eta\mu)`, instead of through :math:`g_t`.
+
+    .. note::
+       The paper (Liu et al., 2020, Algorithm 2) rectifies when :math:`\rho_t > 4`; the authors'
+       code uses :math:`\rho_t \ge 5` ("more conservative since it's an approximated value") and
+       ``torch.optim.RAdam`` uses :math:`\rho_t > 5`. optlib uses torch's :math:`\rho_t > 5`. The
+       choice matters for one step: with :math:`\beta_2 = 0.999`, :math:`\rho_5 \approx 4.996`, so
+       the paper's rule rectifies from step 5 and torch's (and optlib's) from step 6.
+
+    Args:
+        params: iterable of parameters or of dicts defining parameter groups.
+        lr: learning rate :math:`\eta` (default 1e-3).
+        betas: :math:`(\beta_1, \beta_2)`, each in [0, 1) (default (0.9, 0.999)).
+        eps: :math:`\varepsilon \ge 0` (default 1e-8).
+        weight_decay: :math:`\mu \ge 0` (default 0).
+        decoupled_weight_decay: decay :math:`\theta` directly, as AdamW does (default False).
+        maximize: ascend the objective instead of descending it.
+
+    State per parameter: ``step`` (:math:`t`), ``exp_avg`` (:math:`m`), ``exp_avg_sq``
+    (:math:`v`), as in torch. Sparse gradients raise torch's error.
+
+    Example:
+        >>> import torch, optlib
+        >>> theta = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+        >>> opt = optlib.RAdam([theta], lr=0.1)
+        >>> for _ in range(7):  # steps 1-5: momentum steps; 6 and 7: rectified
+        ...     opt.zero_grad()
+        ...     (theta ** 2).sum().backward()
+        ...     _ = opt.step()
+        >>> theta.detach()
+        tensor([ 0.1970, -0.3986])
+
+    References:
+        Liu, Jiang, He, Chen, Liu, Gao & Han, *On the Variance of the Adaptive Learning Rate and
+        Beyond*, ICLR 2020.
+    """
+
+    sparse_message = "RAdam does not support sparse gradients"
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 decoupled_weight_decay=False, *, maximize=False):
+        check_lr(lr)
+        check_nonnegative(eps, "Invalid epsilon value: {}", "eps")
+        check_betas(betas)
+        check_nonnegative(weight_decay, "Invalid weight_decay value: {}", "weight_decay")
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                        maximize=maximize, decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def _init_state(self, p, state, group):
+        state["step"] = self._new_step()
+        state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+
+    def _update(self, theta, g, state, group):
+        t = self._advance(state)
+        eta, (beta1, beta2), eps, mu = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        if mu != 0:
+            if group["decoupled_weight_decay"]:
+                theta.mul_(1 - eta * mu)                          # theta <- theta (1 - eta mu)
+            else:
+                g = g.add(theta, alpha=mu)                        # g_t + mu theta_t
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m.lerp_(g, 1 - beta1)                                     # m_t
+        v.mul_(beta2).addcmul_(g, g, value=1 - beta2)             # v_t
+        bc1, bc2 = 1 - beta1 ** t, 1 - beta2 ** t
+        m_hat = m / bc1                                           # m_hat_t = m_t / (1 - b1^t)
+        rho_inf = 2 / (1 - beta2) - 1                             # rho_inf
+        rho_t = rho_inf - 2 * t * beta2 ** t / bc2                # rho_t
+        if rho_t > 5:                                             # variance tractable: rectify
+            r_t = ((rho_t - 4) * (rho_t - 2) * rho_inf
+                   / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5    # r_t
+            l_t = bc2 ** 0.5 / v.sqrt().add_(eps)                 # sqrt(1-b2^t) / (sqrt(v_t)+eps)
+            theta.sub_(m_hat * eta * l_t * r_t)                   # theta -= eta r_t m_hat l_t
+        else:
+            theta.sub_(m_hat * eta)                               # theta -= eta m_hat (momentum)
