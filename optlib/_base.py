@@ -22,7 +22,8 @@ from numbers import Real
 
 import torch
 
-__all__ = ["Optimizer", "check_lr", "check_nonnegative", "check_betas", "check_in_range"]
+__all__ = ["Optimizer", "check_lr", "check_nonnegative", "check_betas", "check_in_range",
+           "check_bool"]
 
 
 # --------------------------------------------------------------------------- validation helpers
@@ -70,7 +71,17 @@ def check_betas(betas) -> None:
             raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
 
 
+def check_bool(value, name: str) -> None:
+    """A flag must be a bool: ``maximize="no"`` would otherwise be true and silently maximise."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+
+
 # --------------------------------------------------------------------------- base class
+#: flags torch's base class may add to ``defaults`` (not hyper-parameters of a group)
+_TORCH_FLAGS = frozenset({"differentiable", "foreach", "fused", "capturable"})
+
+
 class Optimizer(torch.optim.Optimizer):
     """Base class: a subclass implements ``_init_state`` and ``_update`` for one parameter.
 
@@ -126,19 +137,132 @@ class Optimizer(torch.optim.Optimizer):
 
     @staticmethod
     def _advance(state: dict) -> int:
-        """Increment ``state["step"]`` and return the new value as a Python int (t in the lecture)."""
+        """Increment ``state["step"]`` and return the new value as a Python int (t in the lecture).
+
+        ``fill_`` with the Python value is bit-identical to torch's ``step += 1`` (the sum of two
+        floats below 2**53 is exact in Python, so both round once to the tensor's dtype) and cheaper
+        than an in-place add of a Python scalar, which is wrapped into a tensor first."""
         step = state["step"]
         if isinstance(step, torch.Tensor):
-            step += 1
-            return int(step.item())
+            t = step.item() + 1
+            step.fill_(t)
+            return int(t)
         state["step"] = Optimizer._new_step() + (float(step) + 1.0)
         return int(state["step"].item())
+
+    def _scratch_like(self, x: torch.Tensor) -> torch.Tensor:
+        """An uninitialised tensor shaped like ``x``, for a temporary (e.g. Adam's denominator).
+
+        One flat buffer per dtype and device, as large as the largest parameter, is reused by every
+        parameter and every step, so a step allocates nothing and the temporary stays in cache. It
+        is not optimiser state: not in ``state_dict``, rebuilt on demand after unpickling."""
+        try:
+            views = self._scratch_views
+        except AttributeError:                      # first use (or after unpickling)
+            views = self._scratch_views = {}
+            self._scratch_flat = {}
+        key = (x.shape, x.dtype, x.device)
+        view = views.get(key)
+        if view is None:
+            flat = self._scratch_flat.get(key[1:])
+            if flat is None or flat.numel() < x.numel():
+                flat = self._scratch_flat[key[1:]] = torch.empty(x.numel(), dtype=x.dtype,
+                                                                 device=x.device)
+                views.clear()                       # views of the old, smaller buffer
+            view = views[key] = flat[: x.numel()].view(x.shape)
+        return view
+
+    def _const(self, value: float, like: torch.Tensor):
+        """``value`` as a cached 0-dim tensor of ``like``'s dtype and device, for ``x.add_(c)`` and
+        ``x.mul_(c)``: a Python float there is first wrapped into a new tensor and converted, which
+        costs twice the op itself on a small tensor. Same result bit for bit (float32 and float64;
+        other dtypes get the float back, since torch computes their scalar ops in float32)."""
+        if like.dtype not in (torch.float32, torch.float64):
+            return value
+        try:
+            cache = self._consts
+        except AttributeError:                      # first use (or after unpickling)
+            cache = self._consts = {}
+        key = (value, like.dtype, like.device)
+        c = cache.get(key)
+        if c is None:
+            if len(cache) > 64:                     # values that change every step (Adam's eps c2)
+                cache.clear()
+            c = cache[key] = torch.tensor(value, dtype=like.dtype, device=like.device)
+        return c
 
     def _init_state(self, p: torch.Tensor, state: dict, group: dict) -> None:  # pragma: no cover
         """Fill ``state`` for parameter ``p`` before its first update."""
 
     def _update(self, p: torch.Tensor, grad: torch.Tensor, state: dict, group: dict) -> None:
         raise NotImplementedError  # pragma: no cover
+
+    # ----------------------------------------------------------------- checkpoints
+    #: state keys created after the first step, not by ``_init_state`` (SGD's momentum buffer)
+    lazy_state_keys: tuple[str, ...] = ()
+    #: group keys the optimiser writes itself, besides its defaults (SWATS's phase)
+    extra_group_keys: tuple[str, ...] = ()
+
+    def _state_keys(self, group: dict) -> set[str]:
+        """The keys ``_init_state`` creates for a parameter of ``group`` (found by running it on a
+        scalar): every parameter that has any state must have these."""
+        probe: dict = {}
+        self._init_state(torch.zeros(()), probe, group)
+        return set(probe)
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """torch's loading, then a check that the state fits this optimiser.
+
+        A parameter may have no state (it never had a gradient: state is created lazily), but a
+        parameter with state must have every key this optimiser's ``_init_state`` creates, and no
+        key it does not know; every group must have this optimiser's hyper-parameters. Otherwise
+        (a state_dict of another optimiser, or one with missing keys) a ``ValueError`` names the
+        optimiser, the parameter index and the keys, and the optimiser is left as it was.
+        Variants that keep the same state and hyper-parameters (SGD and SGDW; Adam, AMSGrad and
+        AdamW; AdaBound and AMSBound; Adam's state in RAdam) cannot be told apart and load into
+        each other, as in torch.
+        """
+        name = type(self).__name__
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"{name}.load_state_dict: state_dict must be a dict, "
+                            f"got {type(state_dict).__name__}")
+        lacking = sorted({"state", "param_groups"} - set(state_dict))
+        if lacking and not self._optimizer_load_state_dict_pre_hooks:  # (a hook may add them)
+            raise ValueError(f"{name}.load_state_dict: the state_dict lacks the keys {lacking} "
+                             f"(it has {sorted(state_dict)}: was it saved by another optimiser, "
+                             "such as Lookahead?)")
+        saved = self.state, self.param_groups
+        super().load_state_dict(state_dict)
+        try:
+            self._check_loaded_state()
+        except ValueError:
+            self.state, self.param_groups = saved
+            raise
+
+    def _check_loaded_state(self) -> None:
+        name, index = type(self).__name__, 0
+        for group in self.param_groups:               # first the state of every parameter
+            required = self._state_keys({**self.defaults, **group})
+            known = required | set(self.lazy_state_keys)
+            for p in group["params"]:
+                keys = set(self.state.get(p, ()))
+                if keys and required - keys:
+                    raise ValueError(
+                        f"{name}.load_state_dict: the state of parameter {index} lacks the keys "
+                        f"{sorted(required - keys)} (it has {sorted(keys)}; was the state_dict "
+                        "saved by another optimiser?)")
+                if keys - known:
+                    raise ValueError(
+                        f"{name}.load_state_dict: the state of parameter {index} has the keys "
+                        f"{sorted(keys - known)}, which {name} does not use (it uses "
+                        f"{sorted(known)}; was the state_dict saved by another optimiser?)")
+                index += 1
+        hyper = (set(self.defaults) - _TORCH_FLAGS) | set(self.extra_group_keys)
+        for i, group in enumerate(self.param_groups):  # then the groups' hyper-parameters
+            if hyper - set(group):
+                raise ValueError(f"{name}.load_state_dict: param group {i} lacks the keys "
+                                 f"{sorted(hyper - set(group))} (was the state_dict saved by "
+                                 "another optimiser?)")
 
     def __repr__(self) -> str:  # torch's repr lists every group; keep it, but name optlib
         return "optlib." + super().__repr__()

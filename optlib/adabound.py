@@ -77,7 +77,8 @@ class AdaBound(Optimizer):
     also holds ``base_lr`` (:math:`\eta_0`); ``add_param_group`` sets it to the new group's ``lr``
     unless the group gives one. A state dict of ``adabound.AdaBound`` loads here (groups without
     ``base_lr`` keep this optimiser's, as the reference keeps its ``base_lrs``) and continues
-    identically; so does ours in the reference.
+    identically; so does ours in the reference. Non-finite gradients propagate into the state and
+    the parameters as in the reference: nothing is clipped or skipped.
 
     Example:
         >>> import torch, optlib
@@ -140,7 +141,7 @@ class AdaBound(Optimizer):
 
     def load_state_dict(self, state_dict: dict) -> None:
         """torch's loading; a group saved without ``base_lr`` (by the reference) keeps ours."""
-        groups = state_dict["param_groups"]
+        groups = state_dict.get("param_groups", []) if isinstance(state_dict, dict) else []
         if any("base_lr" not in g for g in groups) and len(groups) == len(self.param_groups):
             state_dict = copy.copy(state_dict)
             state_dict["param_groups"] = [g if "base_lr" in g else {**g, "base_lr": ours["base_lr"]}
@@ -160,19 +161,21 @@ class AdaBound(Optimizer):
         if mu != 0:
             g = g.add(theta, alpha=mu)                    # g_t + mu theta_t
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        m.mul_(beta1).add_(g, alpha=1 - beta1)            # m_t
-        v.mul_(beta2).addcmul_(g, g, value=1 - beta2)     # v_t
+        m.mul_(self._const(beta1, m)).add_(g, alpha=1 - beta1)          # m_t
+        v.mul_(self._const(beta2, v)).addcmul_(g, g, value=1 - beta2)   # v_t
         if group["amsbound"]:
             v_hat = state["max_exp_avg_sq"]
             torch.maximum(v_hat, v, out=v_hat)            # v_hat_t = max(v_hat_{t-1}, v_t)
             v = v_hat
-        denom = v.sqrt().add_(group["eps"])               # sqrt(v_hat_t) + eps
+        denom = torch.sqrt(v, out=self._scratch_like(v))  # sqrt(v_hat_t)
+        denom.add_(self._const(group["eps"], v))          #   + eps
         step = eta * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)   # eta sqrt(1-b2^t)/(1-b1^t)
         final = group["final_lr"] * eta / group["base_lr"]          # eta*_t = eta* eta_t / eta_0
         gamma = group["gamma"]
         lower = final * (1 - 1 / (gamma * t + 1))                   # l_t
         upper = final * (1 + 1 / (gamma * t)) if gamma else math.inf  # u_t
-        eta_hat = torch.full_like(denom, step).div_(denom).clamp_(lower, upper)  # clip into [l, u]
+        eta_hat = torch.div(self._const(step, denom), denom, out=denom)  # step / denom,
+        eta_hat.clamp_(lower, upper)                                #   clipped into [l_t, u_t]
         theta.sub_(eta_hat.mul_(m))                                 # theta -= eta_hat * m_t
 
 
@@ -193,7 +196,8 @@ class AMSBound(AdaBound):
     Args:
         params, lr, betas, final_lr, gamma, eps, weight_decay: as in :class:`AdaBound`.
 
-    State per parameter: ``step``, ``exp_avg``, ``exp_avg_sq``, ``max_exp_avg_sq``.
+    State per parameter: ``step``, ``exp_avg``, ``exp_avg_sq``, ``max_exp_avg_sq``. Non-finite
+    gradients propagate as in the reference.
 
     Example:
         >>> import torch, optlib

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ._base import Optimizer, check_lr, check_nonnegative
+from ._base import Optimizer, check_bool, check_lr, check_nonnegative
 
 __all__ = ["Adagrad"]
 
@@ -62,6 +62,7 @@ class Adagrad(Optimizer):
         check_lr(lr)
         check_nonnegative(lr_decay, "Invalid lr_decay value: {}", "lr_decay")
         check_nonnegative(weight_decay, "Invalid weight_decay value: {}", "weight_decay")
+        check_bool(maximize, "maximize")
         check_nonnegative(initial_accumulator_value, "Invalid initial_accumulator_value value: {}",
                           "initial_accumulator_value")
         check_nonnegative(eps, "Invalid epsilon value: {}", "eps")
@@ -84,5 +85,6 @@ class Adagrad(Optimizer):
         eta_t = group["lr"] / (1 + (t - 1) * group["lr_decay"])    # decayed learning rate
         s = state["sum"]
         s.addcmul_(g, g)                                            # s_t = s_{t-1} + g_t^2
-        denom = s.sqrt().add_(group["eps"])                         # sqrt(s_t) + eps
+        denom = torch.sqrt(s, out=self._scratch_like(s))           # sqrt(s_t)
+        denom.add_(self._const(group["eps"], s))                    #   + eps
         theta.addcdiv_(g, denom, value=-eta_t)                      # theta -= eta_t g / denom

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from ._base import Optimizer, check_betas, check_lr, check_nonnegative
+from ._base import Optimizer, check_bool, check_betas, check_lr, check_nonnegative
 
 __all__ = ["Adam", "AMSGrad"]
 
@@ -72,6 +72,9 @@ class Adam(Optimizer):
         check_nonnegative(eps, "Invalid epsilon value: {}", "eps")
         check_betas(betas)
         check_nonnegative(weight_decay, "Invalid weight_decay value: {}", "weight_decay")
+        check_bool(amsgrad, "amsgrad")
+        check_bool(maximize, "maximize")
+        check_bool(decoupled_weight_decay, "decoupled_weight_decay")
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         amsgrad=amsgrad, maximize=maximize,
                         decoupled_weight_decay=decoupled_weight_decay)
@@ -89,18 +92,20 @@ class Adam(Optimizer):
         eta, (beta1, beta2), eps, mu = group["lr"], group["betas"], group["eps"], group["weight_decay"]
         if mu != 0:
             if group.get("decoupled_weight_decay", False):
-                theta.mul_(1 - eta * mu)                      # theta <- theta (1 - eta mu)
+                theta.mul_(self._const(1 - eta * mu, theta))  # theta <- theta (1 - eta mu)
             else:
                 g = g.add(theta, alpha=mu)                    # g_t + mu theta_t
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m.lerp_(g, 1 - beta1)                                 # m_t
-        v.mul_(beta2).addcmul_(g, g, value=1 - beta2)         # v_t
+        v.mul_(self._const(beta2, v)).addcmul_(g, g, value=1 - beta2)  # v_t
         if group["amsgrad"]:
             v_hat = state["max_exp_avg_sq"]
             torch.maximum(v_hat, v, out=v_hat)                # v_hat_t = max(v_hat_{t-1}, v_t)
             v = v_hat
-        denom = (v.sqrt() / (1 - beta2 ** t) ** 0.5).add_(eps)     # sqrt(v / (1 - b2^t)) + eps
-        theta.addcdiv_(m, denom, value=-eta / (1 - beta1 ** t))   # theta -= eta/(1-b1^t) m/denom
+        c2 = (1 - beta2 ** t) ** 0.5                          # c2 = sqrt(1 - b2^t)
+        denom = torch.sqrt(v, out=self._scratch_like(v))      # D = sqrt(v_t) + c2 eps
+        denom.add_(self._const(c2 * eps, v))                  #   = c2 (sqrt(v_t / (1-b2^t)) + eps)
+        theta.addcdiv_(m, denom, value=-eta * c2 / (1 - beta1 ** t))  # theta -= eta c2/(1-b1^t) m_t/D
 
 
 class AMSGrad(Adam):
@@ -118,7 +123,8 @@ class AMSGrad(Adam):
     so the effective learning rate :math:`\eta / \sqrt{\hat v_t}` of a coordinate can never grow,
     as in Adagrad.
     Like torch, and unlike the paper's Algorithm 2, the maximum is bias-corrected by
-    :math:`1-\beta_2^t` and :math:`m_t` by :math:`1-\beta_1^t`.
+    :math:`1-\beta_2^t` and :math:`m_t` by :math:`1-\beta_1^t`. Non-finite gradients propagate
+    into the state and the parameters, as in torch.
 
     Example:
         >>> import torch, optlib

@@ -51,7 +51,8 @@ class AdamW(Adam):
 
     State per parameter: ``step``, ``exp_avg`` (:math:`m`), ``exp_avg_sq`` (:math:`v`) and,
     with AMSGrad, ``max_exp_avg_sq`` (:math:`\hat v`), as in torch. Sparse gradients raise torch's
-    error (which names Adam, as torch's does).
+    error (which names Adam, as torch's does); non-finite gradients propagate into the state and
+    the parameters, as in ``torch.optim.AdamW``.
 
     Example:
         >>> import torch, optlib

@@ -56,7 +56,9 @@ class Lookahead(torch.optim.Optimizer):
     construction (or by ``add_param_group``); ``inner_steps`` counts the inner steps.
     ``state_dict()`` holds the slow weights, the counter, :math:`k`, :math:`\alpha` and the inner
     optimiser's ``state_dict()``; ``load_state_dict`` restores all of them, so a run resumed
-    between two synchronisations continues bit-identically.
+    between two synchronisations continues bit-identically. Non-finite gradients are the inner
+    optimiser's business; a NaN that reaches the fast weights reaches the slow weights at the next
+    synchronisation.
 
     Example:
         >>> import torch, optlib
@@ -146,6 +148,10 @@ class Lookahead(torch.optim.Optimizer):
         }
 
     def load_state_dict(self, state_dict: dict) -> None:
+        missing = sorted({"optimizer", "slow_params", "inner_steps", "k", "alpha"} - set(state_dict))
+        if missing:
+            raise ValueError(f"Lookahead.load_state_dict: the state_dict lacks the keys {missing} "
+                             "(was it saved by another optimiser, not by Lookahead?)")
         params, slow = self._params(), state_dict["slow_params"]
         if len(slow) != len(params):
             raise ValueError(f"loaded state dict has {len(slow)} slow weights, "

@@ -151,6 +151,12 @@ def lr_range_test(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss
         Smith, *Cyclical Learning Rates for Training Neural Networks*, WACV 2017, section 3.3;
         Howard & Gugger, *fastai: A Layered API for Deep Learning*, 2020 (``lr_find``).
     """
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+    if not isinstance(batches, Iterable) and not hasattr(batches, "__getitem__"):
+        raise TypeError(f"batches must be an iterable of (x, y) pairs, got {type(batches).__name__}")
     for name, value in (("start_lr", start_lr), ("end_lr", end_lr)):
         _require_real(value, name)
         if not 0.0 < value < math.inf:
@@ -187,7 +193,13 @@ def lr_range_test(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss
             model.train()
             data = _batches_forever(batches)
             for i, lr in enumerate(_sweep(start_lr, end_lr, num_iter, step_mode)):
-                x, y = next(data)
+                item = next(data)
+                if not isinstance(item, (tuple, list)) or len(item) != 2:
+                    what = type(item).__name__
+                    if isinstance(item, (tuple, list)):
+                        what += f" of {len(item)} items"
+                    raise TypeError(f"batches must yield (x, y) pairs, got a {what}")
+                x, y = item
                 for group in optimizer.param_groups:
                     if isinstance(group["lr"], torch.Tensor):
                         group["lr"].fill_(lr)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ._base import Optimizer, check_betas, check_lr, check_nonnegative
+from ._base import Optimizer, check_bool, check_betas, check_lr, check_nonnegative
 
 __all__ = ["NAdam"]
 
@@ -56,7 +56,8 @@ class NAdam(Optimizer):
 
     State per parameter: ``step`` (:math:`t`), ``mu_product`` (:math:`\Pi_t`, a scalar tensor of
     the same dtype as ``step``, as in torch), ``exp_avg`` (:math:`m`), ``exp_avg_sq`` (:math:`v`).
-    Sparse gradients raise torch's error. One deliberate difference: torch's ``load_state_dict``
+    Sparse gradients raise torch's error; non-finite gradients propagate into the state and the
+    parameters, as in torch. One deliberate difference: torch's ``load_state_dict``
     casts ``mu_product`` to the parameter's dtype (as it does every state tensor but ``step``);
     optlib keeps it in ``step``'s dtype, so that a resumed run is bit-identical to one that was
     never interrupted.
@@ -87,6 +88,8 @@ class NAdam(Optimizer):
         check_nonnegative(eps, "Invalid epsilon value: {}", "eps")
         check_betas(betas)
         check_nonnegative(weight_decay, "Invalid weight_decay value: {}", "weight_decay")
+        check_bool(decoupled_weight_decay, "decoupled_weight_decay")
+        check_bool(maximize, "maximize")
         check_nonnegative(momentum_decay, "Invalid momentum_decay value: {}", "momentum_decay")
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         momentum_decay=momentum_decay,
@@ -116,12 +119,15 @@ class NAdam(Optimizer):
                 g = g.add(theta, alpha=mu)                            # g_t + mu theta_t
         mu_t = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))                # mu_t
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))       # mu_{t+1}
-        state["mu_product"] *= mu_t                                   # Pi_t = Pi_{t-1} mu_t
-        pi_t = state["mu_product"].item()
+        pi = state["mu_product"]
+        pi.mul_(self._const(mu_t, pi))                                # Pi_t = Pi_{t-1} mu_t
+        pi_t = pi.item()
         pi_next = pi_t * mu_next                                      # Pi_{t+1}
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m.lerp_(g, 1 - beta1)                                         # m_t
-        v.mul_(beta2).addcmul_(g, g, value=1 - beta2)                 # v_t
-        denom = v.div(1 - beta2 ** t).sqrt().add_(eps)                # sqrt(v_t / (1 - b2^t)) + eps
-        theta.addcdiv_(g, denom, value=-eta * (1 - mu_t) / (1 - pi_t))        # gradient part
-        theta.addcdiv_(m, denom, value=-eta * mu_next / (1 - pi_next))        # momentum part
+        v.mul_(self._const(beta2, v)).addcmul_(g, g, value=1 - beta2)  # v_t
+        c2 = (1 - beta2 ** t) ** 0.5                                  # c2 = sqrt(1 - b2^t)
+        denom = torch.sqrt(v, out=self._scratch_like(v))              # D = sqrt(v_t) + c2 eps
+        denom.add_(self._const(c2 * eps, v))                          #   = c2 (sqrt(v_t/c2^2) + eps)
+        theta.addcdiv_(g, denom, value=-eta * c2 * (1 - mu_t) / (1 - pi_t))   # gradient part
+        theta.addcdiv_(m, denom, value=-eta * c2 * mu_next / (1 - pi_next))   # momentum part

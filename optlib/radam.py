@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ._base import Optimizer, check_betas, check_lr, check_nonnegative
+from ._base import Optimizer, check_bool, check_betas, check_lr, check_nonnegative
 
 __all__ = ["RAdam"]
 
@@ -59,7 +59,8 @@ class RAdam(Optimizer):
         maximize: ascend the objective instead of descending it.
 
     State per parameter: ``step`` (:math:`t`), ``exp_avg`` (:math:`m`), ``exp_avg_sq``
-    (:math:`v`), as in torch. Sparse gradients raise torch's error.
+    (:math:`v`), as in torch. Sparse gradients raise torch's error. Non-finite gradients
+    propagate into the state and the parameters, as in ``torch.optim.RAdam``.
 
     Example:
         >>> import torch, optlib
@@ -85,6 +86,8 @@ class RAdam(Optimizer):
         check_nonnegative(eps, "Invalid epsilon value: {}", "eps")
         check_betas(betas)
         check_nonnegative(weight_decay, "Invalid weight_decay value: {}", "weight_decay")
+        check_bool(decoupled_weight_decay, "decoupled_weight_decay")
+        check_bool(maximize, "maximize")
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         maximize=maximize, decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
@@ -104,15 +107,15 @@ class RAdam(Optimizer):
                 g = g.add(theta, alpha=mu)                        # g_t + mu theta_t
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m.lerp_(g, 1 - beta1)                                     # m_t
-        v.mul_(beta2).addcmul_(g, g, value=1 - beta2)             # v_t
-        bc1, bc2 = 1 - beta1 ** t, 1 - beta2 ** t
-        m_hat = m / bc1                                           # m_hat_t = m_t / (1 - b1^t)
+        v.mul_(self._const(beta2, v)).addcmul_(g, g, value=1 - beta2)  # v_t
+        bc1, bc2 = 1 - beta1 ** t, 1 - beta2 ** t                 # m_hat_t = m_t / bc1
         rho_inf = 2 / (1 - beta2) - 1                             # rho_inf
         rho_t = rho_inf - 2 * t * beta2 ** t / bc2                # rho_t
         if rho_t > 5:                                             # variance tractable: rectify
             r_t = ((rho_t - 4) * (rho_t - 2) * rho_inf
                    / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5    # r_t
-            l_t = bc2 ** 0.5 / v.sqrt().add_(eps)                 # sqrt(1-b2^t) / (sqrt(v_t)+eps)
-            theta.sub_(m_hat * eta * l_t * r_t)                   # theta -= eta r_t m_hat l_t
+            denom = torch.sqrt(v, out=self._scratch_like(v)).add_(self._const(eps, v))
+            # l_t = sqrt(bc2) / (sqrt(v_t) + eps);  theta -= eta r_t m_hat_t l_t
+            theta.addcdiv_(m, denom, value=-eta * r_t * bc2 ** 0.5 / bc1)
         else:
-            theta.sub_(m_hat * eta)                               # theta -= eta m_hat (momentum)
+            theta.add_(m, alpha=-eta / bc1)                       # theta -= eta m_hat (momentum)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ._base import Optimizer, check_in_range, check_lr, check_nonnegative
+from ._base import Optimizer, check_bool, check_in_range, check_lr, check_nonnegative
 
 __all__ = ["RMSprop"]
 
@@ -69,6 +69,8 @@ class RMSprop(Optimizer):
         check_nonnegative(eps, "Invalid epsilon value: {}", "eps")
         check_nonnegative(momentum, "Invalid momentum value: {}", "momentum")
         check_nonnegative(weight_decay, "Invalid weight_decay value: {}", "weight_decay")
+        check_bool(centered, "centered")
+        check_bool(maximize, "maximize")
         check_nonnegative(alpha, "Invalid alpha value: {}", "alpha")
         check_in_range(alpha, "alpha", 0.0, 1.0, high_inclusive=True)
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
@@ -90,14 +92,15 @@ class RMSprop(Optimizer):
         if group["weight_decay"] != 0:
             g = g.add(theta, alpha=group["weight_decay"])          # g_t + mu theta_t
         v = state["square_avg"]
-        v.mul_(alpha).addcmul_(g, g, value=1 - alpha)              # v_t
+        v.mul_(self._const(alpha, v)).addcmul_(g, g, value=1 - alpha)  # v_t
+        sigma = self._scratch_like(v)                              # a reused buffer
         if group["centered"]:
             g_bar = state["grad_avg"]
             g_bar.lerp_(g, 1 - alpha)                              # running mean of g
-            sigma = v.addcmul(g_bar, g_bar, value=-1).sqrt_()      # sqrt(v_t - g_bar^2)
+            torch.addcmul(v, g_bar, g_bar, value=-1, out=sigma).sqrt_()  # sqrt(v_t - g_bar^2)
         else:
-            sigma = v.sqrt()                                       # sqrt(v_t)
-        sigma.add_(eps)
+            torch.sqrt(v, out=sigma)                               # sqrt(v_t)
+        sigma.add_(self._const(eps, v))                            # + eps
         if group["momentum"] > 0:
             b = state["momentum_buffer"]
             b.mul_(group["momentum"]).addcdiv_(g, sigma)           # b_t = lam b + g / sigma

@@ -29,7 +29,7 @@ from collections.abc import Callable
 import torch
 from torch.optim.lr_scheduler import LRScheduler
 
-from ._base import _require_real
+from ._base import _require_real, check_bool, check_in_range
 
 __all__ = [
     "triangular", "cyclic_lr", "cyclic_momentum", "cosine_annealing", "restart_position",
@@ -79,6 +79,49 @@ def _write_momentum(group: dict, momentum: float, use_beta1: bool) -> None:
         group["momentum"] = momentum
 
 
+def _check_step(t, name: str = "t") -> None:
+    """A step (or epoch) of a schedule: a finite real number >= 0."""
+    _require_real(t, name)
+    if not 0 <= t < math.inf:
+        raise ValueError(f"Invalid {name}: {t} (expected a finite step >= 0)")
+
+
+def _check_value(value, name: str, *, strict: bool = False) -> None:
+    """A finite real ``value`` >= 0 (> 0 when ``strict``)."""
+    _require_real(value, name)
+    if not ((value > 0 if strict else value >= 0) and value < math.inf):
+        bound = "> 0" if strict else ">= 0"
+        raise ValueError(f"Invalid {name}: {value} (expected a finite value {bound})")
+
+
+def _check_momenta(values, name: str, use_beta1: bool) -> None:
+    """Cycled momenta: in [0, 1) for Adam's beta1, in [0, inf) for SGD's momentum."""
+    for v in values:
+        check_in_range(v, name, 0.0, 1.0 if use_beta1 else math.inf)
+
+
+def _check_clr_shape(step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode) -> None:
+    """The arguments shared by ``cyclic_lr``, ``cyclic_momentum`` and ``CyclicLR``."""
+    for name, v in (("step_size_up", step_size_up), ("step_size_down", step_size_down)):
+        if v is None and name == "step_size_down":
+            continue
+        _require_real(v, name)
+        low_ok = v > 0 if name == "step_size_up" else v >= 0
+        if not (low_ok and v < math.inf):
+            rng = "> 0" if name == "step_size_up" else ">= 0"
+            raise ValueError(f"Invalid {name}: {v} (expected a finite number {rng})")
+    if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
+        raise ValueError("mode is invalid and scale_fn is None")
+    if scale_fn is not None and not callable(scale_fn):
+        raise TypeError(f"scale_fn must be callable or None, got {type(scale_fn).__name__}")
+    if scale_fn is not None and scale_mode not in ("cycle", "iterations"):
+        raise ValueError(
+            f"Invalid scale_mode: {scale_mode!r} (expected 'cycle' or 'iterations')")
+    _require_real(gamma, "gamma")
+    if not 0.0 < gamma < math.inf:
+        raise ValueError(f"Invalid gamma: {gamma} (expected a finite value > 0)")
+
+
 # --------------------------------------------------------------------------- cyclical
 def triangular(t, base_lr, max_lr, step_size):
     r"""Smith's triangular policy, written exactly as in the paper.
@@ -94,6 +137,10 @@ def triangular(t, base_lr, max_lr, step_size):
     >>> [round(triangular(t, 0.1, 0.5, step_size=2), 3) for t in range(6)]
     [0.1, 0.3, 0.5, 0.3, 0.1, 0.3]
     """
+    _check_step(t)
+    _check_value(base_lr, "base_lr")
+    _check_value(max_lr, "max_lr")
+    _check_value(step_size, "step_size", strict=True)
     cycle = math.floor(1 + t / (2 * step_size))
     x = abs(t / step_size - 2 * cycle + 1)
     return base_lr + (max_lr - base_lr) * max(0.0, 1 - x)
@@ -143,6 +190,10 @@ def cyclic_lr(t, base_lr, max_lr, step_size_up=2000, step_size_down=None, mode="
     >>> [round(cyclic_lr(t, 0.1, 0.5, step_size_up=2, mode="triangular2"), 3) for t in range(9)]
     [0.1, 0.3, 0.5, 0.3, 0.1, 0.2, 0.3, 0.2, 0.1]
     """
+    _check_step(t)
+    _check_value(base_lr, "base_lr")
+    _check_value(max_lr, "max_lr")
+    _check_clr_shape(step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode)
     height, amp = _clr_shape(t, step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode)
     return base_lr + (max_lr - base_lr) * height * amp
 
@@ -156,6 +207,10 @@ def cyclic_momentum(t, base_momentum=0.8, max_momentum=0.9, step_size_up=2000,
     >>> [round(cyclic_momentum(t, 0.8, 0.9, step_size_up=2), 3) for t in range(5)]
     [0.9, 0.85, 0.8, 0.85, 0.9]
     """
+    _check_step(t)
+    _check_value(base_momentum, "base_momentum")
+    _check_value(max_momentum, "max_momentum")
+    _check_clr_shape(step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode)
     height, amp = _clr_shape(t, step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode)
     return max_momentum - (max_momentum - base_momentum) * height * amp
 
@@ -168,6 +223,7 @@ class CyclicLR(LRScheduler):
     :func:`cyclic_momentum`, falling while the learning rate rises. Equals
     ``torch.optim.lr_scheduler.CyclicLR``: same arguments and defaults; the scheduler overwrites
     each group's ``lr`` with ``base_lr`` at construction (and its momentum with ``max_momentum``).
+    The schedule has no end: it keeps cycling for as many steps as it is given, as torch's does.
 
     Args:
         optimizer: any ``torch.optim.Optimizer``.
@@ -210,22 +266,8 @@ class CyclicLR(LRScheduler):
                 _require_real(v, name)
                 if not 0.0 <= v < math.inf:
                     raise ValueError(f"Invalid {name}: {v} (expected a finite value >= 0)")
-        for name, v in (("step_size_up", step_size_up), ("step_size_down", step_size_down)):
-            if v is None and name == "step_size_down":
-                continue
-            _require_real(v, name)
-            low_ok = v > 0 if name == "step_size_up" else v >= 0
-            if not (low_ok and v < math.inf):
-                rng = "> 0" if name == "step_size_up" else ">= 0"
-                raise ValueError(f"Invalid {name}: {v} (expected a finite number {rng})")
-        if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
-            raise ValueError("mode is invalid and scale_fn is None")
-        if scale_fn is not None and scale_mode not in ("cycle", "iterations"):
-            raise ValueError(
-                f"Invalid scale_mode: {scale_mode!r} (expected 'cycle' or 'iterations')")
-        _require_real(gamma, "gamma")
-        if not 0.0 < gamma < math.inf:
-            raise ValueError(f"Invalid gamma: {gamma} (expected a finite value > 0)")
+        _check_clr_shape(step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode)
+        check_bool(cycle_momentum, "cycle_momentum")
 
         self.optimizer = optimizer
         if last_epoch == -1:
@@ -241,6 +283,8 @@ class CyclicLR(LRScheduler):
             _momentum_key(self, optimizer)
             self.base_momentums = _per_group("base_momentum", optimizer, base_momentum)
             self.max_momentums = _per_group("max_momentum", optimizer, max_momentum)
+            _check_momenta(self.base_momentums, "base_momentum", self.use_beta1)
+            _check_momenta(self.max_momentums, "max_momentum", self.use_beta1)
             if last_epoch == -1:
                 for m_max, m_base, group in zip(self.max_momentums, self.base_momentums,
                                                 optimizer.param_groups):
@@ -288,6 +332,11 @@ def cosine_annealing(T_cur, T_i, base_lr, eta_min=0.0):
     >>> [round(cosine_annealing(t, 4, 1.0), 4) for t in range(5)]
     [1.0, 0.8536, 0.5, 0.1464, 0.0]
     """
+    _check_step(T_cur, "T_cur")
+    _check_value(T_i, "T_i", strict=True)        # (base_lr may be a tensor, as a group's lr)
+    _require_real(eta_min, "eta_min")
+    if not math.isfinite(eta_min):
+        raise ValueError(f"Invalid eta_min: {eta_min} (expected a finite value)")
     return eta_min + (base_lr - eta_min) * (1 + math.cos(math.pi * T_cur / T_i)) / 2
 
 
@@ -300,6 +349,13 @@ def restart_position(epoch, T_0, T_mult=1):
     >>> [restart_position(e, T_0=2, T_mult=2) for e in (0, 1.5, 2, 5.5, 6)]
     [(0, 2), (1.5, 2), (0, 4), (3.5, 4), (0, 8)]
     """
+    _require_real(epoch, "epoch")
+    if not 0 <= epoch < math.inf:
+        raise ValueError(f"Expected non-negative epoch, but got {epoch}")
+    if isinstance(T_0, bool) or not isinstance(T_0, int) or T_0 <= 0:
+        raise ValueError(f"Expected positive integer T_0, but got {T_0}")
+    if isinstance(T_mult, bool) or not isinstance(T_mult, int) or T_mult < 1:
+        raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
     if epoch < T_0:
         return epoch, T_0
     if T_mult == 1:
@@ -347,7 +403,7 @@ class SGDR(LRScheduler):
     ``step(epoch)`` jumps to a fractional epoch such as ``epoch + i / iters``, as in the paper.
     Equals ``torch.optim.lr_scheduler.CosineAnnealingWarmRestarts`` (attributes ``T_cur``, ``T_i``
     as in torch; ``get_lr`` calls :func:`cosine_annealing` on them, and the tests check it against
-    :func:`cosine_restarts`).
+    :func:`cosine_restarts`). The schedule has no end: the restarts go on, as in torch.
 
     .. note::
        torch finds the period of ``step(epoch)`` with a rounded logarithm; optlib corrects it with
@@ -381,6 +437,8 @@ class SGDR(LRScheduler):
         if not isinstance(eta_min, (float, int)):
             raise ValueError(
                 f"Expected float or int eta_min, but got {eta_min} of type {type(eta_min)}")
+        if not math.isfinite(eta_min):
+            raise ValueError(f"Invalid eta_min: {eta_min} (expected a finite value)")
         self.T_0, self.T_i, self.T_mult, self.eta_min = T_0, T_0, T_mult, eta_min
         self.T_cur = last_epoch
         super().__init__(optimizer, last_epoch)
@@ -417,9 +475,18 @@ def _anneal(start, end, pct, strategy):
 
 def _one_cycle(t, total_steps, pct_start, three_phase, strategy, levels):
     """Anneal through ``levels`` (the values at the phase boundaries), as torch's OneCycleLR."""
+    if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps <= 0:
+        raise ValueError(f"Expected positive integer total_steps, but got {total_steps}")
+    _require_real(pct_start, "pct_start")
+    if not 0 <= pct_start <= 1:
+        raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
+    if strategy not in ("cos", "linear"):
+        raise ValueError(f"anneal_strategy must be one of 'cos' or 'linear', instead got {strategy}")
+    _require_real(t, "t")
     if t > total_steps:
         raise ValueError(
             f"Tried to step {t} times. The specified number of total steps is {total_steps}")
+    _check_step(t)
     ends = [float(pct_start * total_steps) - 1]
     if three_phase:
         ends.append(float(2 * pct_start * total_steps) - 2)
@@ -448,6 +515,9 @@ def one_cycle(t, max_lr, total_steps, pct_start=0.3, anneal_strategy="cos", div_
     ...  for t in range(10)]
     [0.04, 0.36, 0.68, 1.0, 0.833, 0.667, 0.5, 0.333, 0.167, 0.0]
     """
+    _check_value(max_lr, "max_lr")
+    _check_value(div_factor, "div_factor", strict=True)
+    _check_value(final_div_factor, "final_div_factor", strict=True)
     initial_lr = max_lr / div_factor if initial_lr is None else initial_lr
     min_lr = initial_lr / final_div_factor if min_lr is None else min_lr
     levels = [initial_lr, max_lr, min_lr]
@@ -465,6 +535,8 @@ def one_cycle_momentum(t, total_steps, base_momentum=0.85, max_momentum=0.95, pc
     ...  for t in (0, 3, 9)]
     [0.95, 0.85, 0.95]
     """
+    _check_value(base_momentum, "base_momentum")
+    _check_value(max_momentum, "max_momentum")
     levels = [max_momentum, base_momentum, max_momentum]
     if three_phase:
         levels.append(max_momentum)
@@ -537,15 +609,21 @@ class OneCycleLR(LRScheduler):
             self.total_steps = epochs * steps_per_epoch
         else:
             raise ValueError("You must define either total_steps OR (epochs AND steps_per_epoch)")
-        if pct_start < 0 or pct_start > 1 or not isinstance(pct_start, float):
+        if not isinstance(pct_start, float) or not 0 <= pct_start <= 1:  # (and not NaN)
             raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(
                 f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}")
         self.pct_start, self.anneal_strategy = pct_start, anneal_strategy
+        check_bool(three_phase, "three_phase")
+        check_bool(cycle_momentum, "cycle_momentum")
+        _check_value(div_factor, "div_factor", strict=True)
+        _check_value(final_div_factor, "final_div_factor", strict=True)
         self.three_phase = three_phase
 
         max_lrs = _per_group("max_lr", optimizer, max_lr)
+        for m in max_lrs:
+            _check_value(m, "max_lr")
         if last_epoch == -1:
             for m, group in zip(max_lrs, optimizer.param_groups):
                 group["initial_lr"] = m / div_factor
@@ -556,6 +634,8 @@ class OneCycleLR(LRScheduler):
             _momentum_key(self, optimizer)
             maxs = _per_group("max_momentum", optimizer, max_momentum)
             bases = _per_group("base_momentum", optimizer, base_momentum)
+            _check_momenta(maxs, "max_momentum", self.use_beta1)
+            _check_momenta(bases, "base_momentum", self.use_beta1)
             if last_epoch == -1:
                 for m_max, m_base, group in zip(maxs, bases, optimizer.param_groups):
                     _write_momentum(group, m_max, self.use_beta1)
@@ -578,10 +658,12 @@ class OneCycleLR(LRScheduler):
 
 # --------------------------------------------------------------------------- linear warm-up
 def _check_factors(start_factor, end_factor):
-    if start_factor > 1.0 or start_factor <= 0:
+    _require_real(start_factor, "start_factor")
+    _require_real(end_factor, "end_factor")
+    if not 0 < start_factor <= 1.0:                # torch's messages (NaN is rejected too)
         raise ValueError(
             "Starting multiplicative factor expected to be greater than 0 and less or equal to 1.")
-    if end_factor > 1.0 or end_factor < 0:
+    if not 0 <= end_factor <= 1.0:
         raise ValueError("Ending multiplicative factor expected to be between 0 and 1.")
 
 
@@ -603,6 +685,9 @@ def linear_warmup(t, base_lr, start_factor=1.0 / 3, end_factor=1.0, total_iters=
     >>> [round(linear_warmup(t, 1.0, start_factor=0.25, total_iters=3), 3) for t in range(5)]
     [0.25, 0.5, 0.75, 1.0, 1.0]
     """
+    _check_step(t)                                # (base_lr may be a tensor, as a group's lr)
+    _check_factors(start_factor, end_factor)
+    _check_iters(total_iters, "total_iters")
     return base_lr * (start_factor
                       + (end_factor - start_factor) * min(total_iters, t) / total_iters)
 
@@ -612,7 +697,8 @@ class LinearWarmup(LRScheduler):
 
     Step :math:`t` gets :func:`linear_warmup`,
     :math:`\eta_t = \eta_{\text{base}}(f_0 + (f_1 - f_0)\min(t, T)/T)`, constant after
-    :math:`T` = ``total_iters``. Equals ``torch.optim.lr_scheduler.LinearLR`` (same arguments,
+    :math:`T` = ``total_iters`` (stepping past :math:`T` keeps ``end_factor`` times the base lr,
+    as torch does). Equals ``torch.optim.lr_scheduler.LinearLR`` (same arguments,
     defaults and factor errors; ``total_iters`` must be an integer >= 1, which torch does not
     check).
 
@@ -666,6 +752,8 @@ def with_warmup(schedule: Callable, warmup_steps: int, start_factor: float = 1.0
     >>> [round(f(t), 3) for t in range(6)]
     [0.5, 0.75, 1.0, 0.5, 1.0, 0.5]
     """
+    if not callable(schedule):
+        raise TypeError(f"schedule must be a function of the step, got {type(schedule).__name__}")
     _check_iters(warmup_steps, "warmup_steps")
     _check_factors(start_factor, 1.0)
 
@@ -695,7 +783,8 @@ class WarmupThen(LRScheduler):
     milestones=[w])`` wherever that is well defined (schedules that start at the group's lr,
     such as ``SGDR``). A momentum-cycling ``after`` keeps its step-0 momentum during the warm-up.
     With a scheduler ``after``, call ``step()`` without an epoch. ``state_dict()`` includes the
-    state of ``after``.
+    state of ``after``. Past the warm-up the steps are ``after``'s: past its own end, it does what
+    it does alone (a ``OneCycleLR`` raises, the others go on).
 
     Example:
         >>> import torch, optlib

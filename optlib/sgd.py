@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ._base import Optimizer, _require_real, check_lr, check_nonnegative
+from ._base import Optimizer, check_bool, _require_real, check_lr, check_nonnegative
 
 __all__ = ["SGD"]
 
@@ -60,12 +60,15 @@ class SGD(Optimizer):
     """
 
     supports_sparse = True
+    lazy_state_keys = ("momentum_buffer",)  # created by the first step with momentum
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
                  nesterov=False, *, maximize=False):
         check_lr(lr)
         check_nonnegative(momentum, "Invalid momentum value: {}", "momentum")
         check_nonnegative(weight_decay, "Invalid weight_decay value: {}", "weight_decay")
+        check_bool(nesterov, "nesterov")
+        check_bool(maximize, "maximize")
         _require_real(dampening, "dampening")
         if not math.isfinite(dampening):
             raise ValueError(f"Invalid dampening value: {dampening}")
@@ -84,6 +87,6 @@ class SGD(Optimizer):
             if m is None:                                   # m_1 = g_0
                 m = state["momentum_buffer"] = g.detach().clone()
             else:                                           # m_{t+1} = lam m_t + (1 - tau) g_t
-                m.mul_(lam).add_(g, alpha=1 - tau)
+                m.mul_(self._const(lam, m)).add_(g, alpha=1 - tau)
             g = g.add(m, alpha=lam) if group["nesterov"] else m
         theta.add_(g, alpha=-eta)                           # theta_{t+1} = theta_t - eta d_t

@@ -46,7 +46,8 @@ class SGDW(SGD):
         maximize: ascend the objective instead of descending it.
 
     State per parameter: ``momentum_buffer`` (:math:`m`) when ``momentum > 0``, as in
-    ``torch.optim.SGD``. Arguments are validated with torch's SGD messages.
+    ``torch.optim.SGD``. Arguments are validated with torch's SGD messages. Non-finite gradients
+    propagate into the momentum and the parameters, as in SGD: nothing is clipped or skipped.
 
     Example:
         >>> import torch, optlib

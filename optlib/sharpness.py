@@ -59,8 +59,14 @@ def top_hessian_eigenvalue(model: torch.nn.Module, loss_fn, X: torch.Tensor, y: 
     References:
         Pearlmutter, *Fast Exact Multiplication by the Hessian*, Neural Computation 1994.
     """
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
     if not isinstance(iters, Integral) or isinstance(iters, bool) or iters < 1:
         raise ValueError(f"Invalid iters: {iters} (expected an int >= 1)")
+    if not isinstance(seed, Integral) or isinstance(seed, bool):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError("model has no parameter that requires a gradient")

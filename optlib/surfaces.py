@@ -6,6 +6,7 @@ The book uses these to make the behaviour of an optimiser visible before it meet
 from __future__ import annotations
 
 from collections.abc import Callable
+from numbers import Integral
 
 import numpy as np
 import torch
@@ -37,8 +38,20 @@ def run_on_surface(make_optimizer: Callable, f: Callable, start, steps: int,
     ``make_optimizer`` receives the list ``[xy]`` of the one parameter tensor and returns an
     optimiser (any ``torch.optim.Optimizer``, from optlib or torch).
     """
+    for name, fn in (("make_optimizer", make_optimizer), ("f", f)):
+        if not callable(fn):
+            raise TypeError(f"{name} must be callable, got {type(fn).__name__}")
+    if np.shape(start) != (2,) or not np.isfinite(np.asarray(start, dtype=float)).all():
+        raise ValueError(f"Invalid start: {start!r} (expected two finite numbers (x, y))")
+    if isinstance(steps, bool) or not isinstance(steps, Integral) or steps < 0:
+        raise ValueError(f"Invalid steps: {steps!r} (expected an integer >= 0)")
+    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
     xy = torch.tensor(start, dtype=dtype, requires_grad=True)
     opt = make_optimizer([xy])
+    if not all(callable(getattr(opt, m, None)) for m in ("step", "zero_grad")):
+        raise TypeError("make_optimizer must return an optimizer (with step() and zero_grad()), "
+                        f"got {type(opt).__name__}")
     path = [xy.detach().clone()]
     for _ in range(steps):
         opt.zero_grad()

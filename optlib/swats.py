@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from ._base import Optimizer, check_betas, check_lr, check_nonnegative
+from ._base import Optimizer, check_bool, check_betas, check_lr, check_nonnegative
 
 __all__ = ["SWATS"]
 
@@ -69,7 +69,9 @@ class SWATS(Optimizer):
     the first), ``switch_step`` (the :math:`k` of the switch, ``None`` before) and ``sgd_lr``
     (:math:`\Lambda`, ``None`` before). A param group passed in may not set them. After the
     switch the group's ``lr`` no longer acts (a scheduler changes nothing); to decay the SGD phase,
-    scale ``group["sgd_lr"]``. Sparse gradients raise a RuntimeError.
+    scale ``group["sgd_lr"]``. Sparse gradients raise a RuntimeError. A non-finite gradient is not
+    skipped: the entries it touches become NaN or infinite in the moments and the parameters; in
+    the Adam phase it also makes :math:`\lambda_k` NaN, and that group then never switches.
 
     Example:
         >>> import torch, optlib
@@ -101,6 +103,8 @@ class SWATS(Optimizer):
     """
 
     sparse_message = "SWATS does not support sparse gradients"
+    lazy_state_keys = ("momentum_buffer",)  # created by the first step of the SGD phase
+    extra_group_keys = _TRACKED
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-9, weight_decay=0.0,
                  switch_tol=None, *, maximize=False):
@@ -108,6 +112,7 @@ class SWATS(Optimizer):
         check_nonnegative(eps, "Invalid epsilon value: {}", "eps")
         check_betas(betas)
         check_nonnegative(weight_decay, "Invalid weight_decay value: {}", "weight_decay")
+        check_bool(maximize, "maximize")
         if switch_tol is not None:
             check_nonnegative(switch_tol, "Invalid switch_tol value: {} (expected a value in "
                               "[0, inf) or None)", "switch_tol")
@@ -145,7 +150,7 @@ class SWATS(Optimizer):
                 v = state.get("momentum_buffer")
                 if v is None:                                             # v_0 = 0
                     v = state["momentum_buffer"] = torch.zeros_like(theta)
-                v.mul_(beta1).add_(g)                                     # v_k = b1 v + g_k
+                v.mul_(self._const(beta1, v)).add_(g)                     # v_k = b1 v + g_k
                 theta.add_(v, alpha=-(1 - beta1) * group["sgd_lr"])  # theta -= (1-b1) Lambda v_k
             return
 
@@ -154,10 +159,11 @@ class SWATS(Optimizer):
             state = self._state_for(theta, group)
             t = self._advance(state)                    # = k unless the tensor skipped steps
             m, a = state["exp_avg"], state["exp_avg_sq"]
-            m.mul_(beta1).add_(g, alpha=1 - beta1)                        # m_k
-            a.mul_(beta2).addcmul_(g, g, value=1 - beta2)                 # a_k
+            m.mul_(self._const(beta1, m)).add_(g, alpha=1 - beta1)        # m_k
+            a.mul_(self._const(beta2, a)).addcmul_(g, g, value=1 - beta2)  # a_k
             step = -group["lr"] * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
-            p = torch.div(m, a.sqrt().add_(group["eps"])).mul_(step)      # p_k
+            p = torch.sqrt(a, out=self._scratch_like(a)).add_(self._const(group["eps"], a))
+            torch.div(m, p, out=p).mul_(self._const(step, p))   # p_k = step m_k / (sqrt(a_k) + eps)
             theta.add_(p)                                                 # theta_k = theta + p_k
             p64, g64 = p.flatten().double(), g.flatten().double()
             pp += torch.dot(p64, p64).item()
