@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import torch
+
 from ._base import Optimizer, check_bool, _require_real, check_lr, check_nonnegative
 
 __all__ = ["SGD"]
@@ -86,6 +88,8 @@ class SGD(Optimizer):
             m = state.get("momentum_buffer")
             if m is None:                                   # m_1 = g_0
                 m = state["momentum_buffer"] = g.detach().clone()
+            elif tau == 0:                                  # m_{t+1} = lam m_t + g_t, in one pass
+                torch.add(g, m, alpha=lam, out=m)
             else:                                           # m_{t+1} = lam m_t + (1 - tau) g_t
                 m.mul_(self._const(lam, m)).add_(g, alpha=1 - tau)
             g = g.add(m, alpha=lam) if group["nesterov"] else m

@@ -29,15 +29,19 @@ def make_params(dtype, seed=0):
     return [torch.randn(s, generator=g, dtype=dtype).requires_grad_() for s in shapes]
 
 
-def make_loss(params, seed=1):
-    """A smooth non-convex loss of the first three tensors (the fourth one stays without grad)."""
+def make_loss(params, seed=1, sign=1.0):
+    """A smooth non-convex loss of the first three tensors (the fourth one stays without grad).
+
+    ``sign=-1`` gives the negated loss, which a ``maximize=True`` optimiser climbs towards the
+    same bounded optimum (climbing the loss itself would diverge, and a diverging trajectory
+    compares rounding noise rather than the algorithm)."""
     g = torch.Generator().manual_seed(seed)
     coefs = [(torch.rand(p.shape, generator=g, dtype=p.dtype) + 0.5,
               torch.randn(p.shape, generator=g, dtype=p.dtype)) for p in params[:3]]
 
     def loss():
-        return sum(((a * p ** 2) + b * p + 0.3 * torch.sin(3 * p)).sum()
-                   for (a, b), p in zip(coefs, params[:3]))
+        return sign * sum(((a * p ** 2) + b * p + 0.3 * torch.sin(3 * p)).sum()
+                          for (a, b), p in zip(coefs, params[:3]))
 
     return loss
 
@@ -70,7 +74,7 @@ def build(case, factory, dtype, seed=0):
     params = make_params(dtype, seed)
     opt = case.make(groups(case, params)) if factory is None else factory(groups(case, params),
                                                                              **case.kwargs)
-    return params, opt, make_loss(params)
+    return params, opt, make_loss(params, sign=-1.0 if case.kwargs.get("maximize") else 1.0)
 
 
 # --------------------------------------------------------------------------- parity
