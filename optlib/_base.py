@@ -150,23 +150,27 @@ class Optimizer(torch.optim.Optimizer):
         state["step"] = Optimizer._new_step() + (float(step) + 1.0)
         return int(state["step"].item())
 
-    def _scratch_like(self, x: torch.Tensor) -> torch.Tensor:
-        """An uninitialised tensor shaped like ``x``, for a temporary (e.g. Adam's denominator).
+    def _scratch_like(self, x: torch.Tensor, dtype: torch.dtype | None = None,
+                      slot: int = 0) -> torch.Tensor:
+        """An uninitialised tensor shaped like ``x`` (of ``x``'s dtype unless ``dtype`` is given),
+        for a temporary such as Adam's denominator.
 
-        One flat buffer per dtype and device, as large as the largest parameter, is reused by every
-        parameter and every step, so a step allocates nothing and the temporary stays in cache. It
-        is not optimiser state: not in ``state_dict``, rebuilt on demand after unpickling."""
+        One flat buffer per dtype, device and ``slot``, as large as the largest parameter, is reused
+        by every parameter and every step, so a step allocates nothing and the temporary stays in
+        cache; temporaries alive at the same time take different slots. It is not optimiser state:
+        not in ``state_dict``, rebuilt on demand after unpickling."""
+        dtype = x.dtype if dtype is None else dtype
         try:
             views = self._scratch_views
         except AttributeError:                      # first use (or after unpickling)
             views = self._scratch_views = {}
             self._scratch_flat = {}
-        key = (x.shape, x.dtype, x.device)
+        key = (x.shape, dtype, x.device, slot)
         view = views.get(key)
         if view is None:
             flat = self._scratch_flat.get(key[1:])
             if flat is None or flat.numel() < x.numel():
-                flat = self._scratch_flat[key[1:]] = torch.empty(x.numel(), dtype=x.dtype,
+                flat = self._scratch_flat[key[1:]] = torch.empty(x.numel(), dtype=dtype,
                                                                  device=x.device)
                 views.clear()                       # views of the old, smaller buffer
             view = views[key] = flat[: x.numel()].view(x.shape)

@@ -165,7 +165,8 @@ class SWATS(Optimizer):
             p = torch.sqrt(a, out=self._scratch_like(a)).add_(self._const(group["eps"], a))
             torch.div(m, p, out=p).mul_(self._const(step, p))   # p_k = step m_k / (sqrt(a_k) + eps)
             theta.add_(p)                                                 # theta_k = theta + p_k
-            p64, g64 = p.flatten().double(), g.flatten().double()
+            p64 = self._scratch_like(p, torch.float64, slot=1).copy_(p).view(-1)  # exact products:
+            g64 = self._scratch_like(g, torch.float64, slot=2).copy_(g).view(-1)  # dots in float64
             pp += torch.dot(p64, p64).item()
             pg += torch.dot(p64, g64).item()
 
