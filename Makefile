@@ -1,5 +1,7 @@
 # Two commands are all a newcomer needs: `make book` and `make test`.
 PYTHON ?= python3
+# Notebooks run two at a time; loadfile keeps all cells of a notebook in one worker (one kernel).
+PYTEST_ARGS ?= -n 2 --dist loadfile
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed

@@ -1,0 +1,274 @@
+"""Time ``step()`` of every optlib optimiser against what a user would pick instead.
+
+    .venv/bin/python benchmarks/optimizers.py            # the full run (about 4 minutes on 2 cores)
+    .venv/bin/python benchmarks/optimizers.py --quick    # a short, noisier run (about 1 minute)
+
+For every optimiser exported by ``optlib`` that has a row in ``SPECS`` below, the script builds one
+copy of the same parameters (and of the same fixed gradients) per implementation (optlib's, torch's
+default, torch's ``foreach`` and ``fused`` paths where torch has them, or the reference package) and
+times their ``step()`` interleaved: every round visits all implementations in a shuffled order, so
+that the load of a shared machine hits them alike. It prints the median time per step, the ratio
+optlib / implementation, and the achieved memory bandwidth: the bytes the update must at least read
+and write (``passes`` tensor-sized reads and writes per parameter) divided by the median time.
+Optimisers without a row, and rows whose optimiser does not exist (yet), are skipped with a note.
+
+Two parameter sets: ``model`` (about 160 tensors of mixed sizes, about 3M parameters, like a small
+convolutional network) and ``large`` (one tensor of 10M parameters). float32 throughout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+import optlib
+
+try:  # the authors' AdaBound (PyPI adabound 0.0.5)
+    import adabound
+except ImportError:  # pragma: no cover
+    adabound = None
+try:  # pytorch-optimizer (SWATS, SGDW, Lookahead)
+    import pytorch_optimizer
+except ImportError:  # pragma: no cover
+    pytorch_optimizer = None
+
+
+# --------------------------------------------------------------------------- what is compared
+def _torch(name, **fixed):
+    """A factory for ``torch.optim.<name>`` with ``fixed`` arguments added."""
+    return lambda params, **kw: getattr(torch.optim, name)(params, **{**kw, **fixed})
+
+
+def _torch_variants(name, fused=True, **fixed):
+    """torch's default implementation (a for-loop over tensors on the CPU), foreach, and fused."""
+    out = {"torch": _torch(name, **fixed), "torch foreach": _torch(name, foreach=True, **fixed)}
+    if fused:
+        out["torch fused"] = _torch(name, fused=True, **fixed)
+    return out
+
+
+@dataclass
+class Spec:
+    """One optimiser: its hyper-parameters, the implementations it is timed against, its target."""
+
+    name: str                    #: the name in ``optlib.__all__``
+    kwargs: dict                 #: hyper-parameters given to every implementation
+    refs: dict                   #: label -> factory(params, **kwargs)
+    passes: float                #: tensor-sized reads + writes the update needs at least
+    target: tuple | None = None  #: (label, largest allowed ratio optlib / label)
+    make: Callable | None = None  #: builds the optlib optimiser (default: the class itself)
+    note: str = ""
+
+
+def _adabound(**fixed):
+    return lambda params, **kw: adabound.AdaBound(params, **{**kw, **fixed})
+
+
+def _lookahead_optlib(params, **kw):
+    return optlib.Lookahead(optlib.Adam(params, **kw), k=5, alpha=0.5)
+
+
+def _lookahead_po(params, **kw):
+    return pytorch_optimizer.Lookahead(torch.optim.Adam(params, **kw), k=5, alpha=0.5)
+
+
+def _specs() -> list[Spec]:
+    s = [
+        Spec("SGD", dict(lr=0.01, momentum=0.9), _torch_variants("SGD"), 5, ("torch", 0.7)),
+        Spec("Adagrad", dict(lr=0.01), _torch_variants("Adagrad"), 5, ("torch", 0.95)),
+        Spec("RMSprop", dict(lr=0.01), _torch_variants("RMSprop", fused=False), 5, ("torch", 0.95)),
+        Spec("Adam", dict(lr=1e-3), _torch_variants("Adam"), 7, ("torch", 0.95)),
+        Spec("AMSGrad", dict(lr=1e-3), _torch_variants("Adam", amsgrad=True), 9, ("torch", 0.95)),
+        Spec("AdamW", dict(lr=1e-3, weight_decay=1e-2), _torch_variants("AdamW"), 7, ("torch", 0.95)),
+        Spec("NAdam", dict(lr=2e-3), _torch_variants("NAdam", fused=False), 7, ("torch", 0.95)),
+        Spec("RAdam", dict(lr=1e-3), _torch_variants("RAdam", fused=False), 7, ("torch", 0.95)),
+    ]
+    if adabound is not None:
+        s += [Spec("AdaBound", dict(lr=1e-3), {"adabound 0.0.5": _adabound()}, 7,
+                   ("adabound 0.0.5", 0.95)),
+              Spec("AMSBound", dict(lr=1e-3), {"adabound 0.0.5": _adabound(amsbound=True)}, 9)]
+    if pytorch_optimizer is not None:
+        po = pytorch_optimizer
+        s += [Spec("SWATS", dict(lr=1e-3),
+                   {"pytorch-optimizer": lambda p, **kw: po.SWATS(p, **kw),
+                    "pytorch-optimizer foreach": lambda p, **kw: po.SWATS(p, foreach=True, **kw)},
+                   7, ("pytorch-optimizer", 0.8),
+                   note="both stay in the Adam phase on fixed gradients"),
+              Spec("SGDW", dict(lr=0.01, momentum=0.9, weight_decay=1e-4),
+                   {"pytorch-optimizer": lambda p, **kw: po.SGDW(p, **kw),
+                    "torch SGD (L2)": _torch("SGD")}, 5,
+                   note="torch's SGD couples the decay (L2): a different rule, the same traffic"),
+              Spec("Lookahead", dict(lr=1e-3), {"pytorch-optimizer": _lookahead_po}, 7 + 4 / 5,
+                   make=_lookahead_optlib, note="around Adam (optlib's / torch's), k=5")]
+    return s
+
+
+# --------------------------------------------------------------------------- the parameter sets
+def model_shapes() -> list[tuple[int, ...]]:
+    """163 tensors, 2.9M parameters: the mix of shapes of a small convolutional network."""
+    shapes: list[tuple[int, ...]] = [(32, 3, 3, 3), (32,), (32,)]
+    c_in = 32
+    for c_out in [32] * 16 + [64] * 16 + [96] * 10 + [128] * 8:
+        shapes += [(c_out, c_in, 3, 3), (c_out,), (c_out,)]   # 3x3 conv, batch-norm weight and bias
+        c_in = c_out
+    for _ in range(4):                                         # fully connected layers with biases
+        shapes += [(256, c_in), (256,)]
+        c_in = 256
+    return shapes + [(10, 256), (10,)]
+
+
+PARAM_SETS = {"model": model_shapes, "large": lambda: [(10_000_000,)]}
+
+
+# --------------------------------------------------------------------------- timing
+@dataclass
+class Candidate:
+    label: str
+    opt: torch.optim.Optimizer
+    params: list = field(default_factory=list)
+    times: list = field(default_factory=list)
+
+
+def _build(factory, shapes, kwargs, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    params = []
+    for shape in shapes:
+        p = torch.nn.Parameter(torch.randn(shape, generator=gen))
+        p.grad = torch.randn(shape, generator=gen) * 1e-2   # fixed gradients: step() only is timed
+        params.append(p)
+    return params, factory(params, **kwargs)
+
+
+def time_spec(spec: Spec, shapes, repeats: int, warmup: int, clock=time.perf_counter,
+              seed: int = 0) -> dict[str, float]:
+    """Median seconds per ``step()`` of every implementation, sampled round-robin."""
+    optlib_make = spec.make or getattr(optlib, spec.name)
+    cands = []
+    for label, factory in [("optlib", optlib_make), *spec.refs.items()]:
+        params, opt = _build(factory, shapes, spec.kwargs)
+        cands.append(Candidate(label, opt, params))
+    for _ in range(warmup):
+        for c in cands:
+            c.opt.step()
+    rng = random.Random(seed)
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(repeats):
+            order = cands[:]
+            rng.shuffle(order)
+            for c in order:
+                t0 = clock()
+                c.opt.step()
+                c.times.append(clock() - t0)
+    finally:
+        gc.enable()
+    return {c.label: statistics.median(c.times) for c in cands}
+
+
+# --------------------------------------------------------------------------- report
+def _rows(spec, set_name, numel, med):
+    bytes_moved = spec.passes * numel * 4
+    mine = med["optlib"]
+    rows = []
+    for label, sec in med.items():
+        ratio = mine / sec
+        verdict = ""
+        if spec.target is not None and label == spec.target[0] and set_name == "model":
+            limit = spec.target[1]
+            verdict = f"≤ {limit:.2f} " + ("met" if ratio <= limit else "MISSED")
+        rows.append((spec.name, set_name, label, f"{sec * 1e3:.2f}",
+                     "" if label == "optlib" else f"{ratio:.2f}",
+                     f"{bytes_moved / sec / 1e9:.1f}", verdict))
+    return rows
+
+
+HEADER = ("optimiser", "params", "implementation", "ms / step", "optlib / this", "GB/s", "target")
+
+
+def print_table(rows, file=sys.stdout):
+    widths = [max(len(str(r[i])) for r in [HEADER, *rows]) for i in range(len(HEADER))]
+    fmt = lambda r: "| " + " | ".join(str(x).ljust(w) for x, w in zip(r, widths)) + " |"  # noqa: E731
+    print(fmt(HEADER), file=file)
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|", file=file)
+    for r in rows:
+        print(fmt(r), file=file)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="few repeats: a short, noisier run")
+    ap.add_argument("--threads", type=int, default=2, help="torch intra-op threads (default 2)")
+    ap.add_argument("--repeats", type=int, default=None,
+                    help="timed steps per implementation (default 60 for model, 25 for large; "
+                         "--quick: 15 and 6)")
+    ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                    help="wall: elapsed time (default); cpu: the process's CPU time, which does not "
+                         "count the time other processes hold the cores (steadier on a shared "
+                         "machine, meaningful with --threads 1)")
+    ap.add_argument("--only", nargs="*", default=None, metavar="NAME",
+                    help="optimisers to time (default: all with a row)")
+    ap.add_argument("--sets", nargs="*", default=list(PARAM_SETS), choices=list(PARAM_SETS),
+                    help="parameter sets (default: model large)")
+    args = ap.parse_args(argv)
+    if args.threads < 1:
+        ap.error(f"--threads must be >= 1, got {args.threads}")
+
+    torch.set_num_threads(args.threads)
+    specs = {s.name: s for s in _specs()}
+    exported = [n for n in optlib.__all__ if isinstance(getattr(optlib, n, None), type)
+                and issubclass(getattr(optlib, n), torch.optim.Optimizer)]
+    print(f"# optlib {optlib.__version__}, torch {torch.__version__}, Python {platform.python_version()}, "
+          f"torch threads {torch.get_num_threads()}, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f}, clock {args.clock}")
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
+    for name in exported:
+        if name not in specs:
+            print(f"# note: optlib.{name} has no reference row in SPECS: skipped")
+    for name in specs:
+        if name not in exported:
+            print(f"# note: {name} is not in optlib.__all__ (yet): skipped")
+    unknown = sorted(set(args.only or ()) - set(specs))
+    if unknown:
+        ap.error(f"--only: no benchmark row for {unknown}; rows: {sorted(specs)}")
+    names = [n for n in exported if n in specs and (args.only is None or n in args.only)]
+
+    rows = []
+    for set_name in args.sets:
+        shapes = PARAM_SETS[set_name]()
+        numel = sum(torch.Size(s).numel() for s in shapes)
+        default = {"model": (60, 15), "large": (25, 6)}[set_name]
+        repeats = args.repeats or default[1 if args.quick else 0]
+        print(f"# set {set_name!r}: {len(shapes)} tensors, {numel / 1e6:.2f}M parameters (float32), "
+              f"{repeats} interleaved repeats, median per step", flush=True)
+        for name in names:
+            spec = specs[name]
+            t0 = time.perf_counter()
+            med = time_spec(spec, shapes, repeats, warmup=3 if args.quick else 5, clock=clock)
+            new = _rows(spec, set_name, numel, med)
+            rows += new
+            print(f"#   {name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+    print()
+    print_table(rows)
+    notes = [f"- {s.name}: {s.note}" for s in specs.values() if s.note and s.name in names]
+    print("\nGB/s: the bytes the update must read and write (passes x parameters x 4 B; passes = "
+          + ", ".join(f"{n} {specs[n].passes:g}" for n in names) + ") over the median time.")
+    if notes:
+        print("\n".join(["Notes:", *notes]))
+    missed = [r for r in rows if r[-1].endswith("MISSED")]
+    print(f"\nTargets (model set): {sum(r[-1].endswith('met') for r in rows)} met, {len(missed)} missed.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
