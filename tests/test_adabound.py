@@ -14,6 +14,7 @@ import pytest
 import torch
 
 import optlib
+from problems import logistic_problem, rosenbrock_problem
 from cases import OPTIMIZER_CASES
 from test_optimizers import groups, make_loss, make_params
 
@@ -347,20 +348,6 @@ def test_resume_after_a_scheduler_keeps_base_lr():
 
 
 # --------------------------------------------------------------------------- it optimises
-def logistic_problem():
-    g = torch.Generator().manual_seed(3)
-    x = torch.randn(200, 5, generator=g, dtype=torch.float64)
-    y = (x @ torch.tensor([1.5, -2.0, 0.5, 0.0, 1.0], dtype=torch.float64) > 0).double()
-    w = torch.zeros(5, dtype=torch.float64, requires_grad=True)
-    b = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    return [w, b], lambda: torch.nn.functional.binary_cross_entropy_with_logits(x @ w + b, y)
-
-
-def rosenbrock_problem():
-    xy = torch.tensor([-1.5, 2.0], dtype=torch.float64, requires_grad=True)
-    return [xy], lambda: (1 - xy[0]) ** 2 + 100 * (xy[1] - xy[0] ** 2) ** 2
-
-
 @pytest.mark.parametrize("cls", [optlib.AdaBound, optlib.AMSBound])
 @pytest.mark.parametrize("make, kwargs, factor", [
     (logistic_problem, dict(lr=0.05, final_lr=0.1), 0.3),

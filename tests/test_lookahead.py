@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import optlib
+from problems import run
 
 STEPS = 120
 TOL = dict(rtol=1e-12, atol=1e-12)
@@ -57,18 +58,6 @@ def lookahead_by_hand(inner_name, k, alpha, steps, scheduled):
                 for theta, slow in zip(params, phi):
                     slow += alpha * (theta - slow)
                     theta.copy_(slow)
-        if sched is not None:
-            sched.step()
-        traj.append([p.detach().clone() for p in params])
-    return traj
-
-
-def run(opt, params, f, steps, sched=None):
-    traj = []
-    for _ in range(steps):
-        opt.zero_grad()
-        f(params).backward()
-        opt.step()
         if sched is not None:
             sched.step()
         traj.append([p.detach().clone() for p in params])

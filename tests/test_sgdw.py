@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import optlib
+from problems import run
 
 STEPS = 120
 
@@ -47,18 +48,6 @@ def sgdw_by_hand(start, f, groups, lrs):
                     d = g + beta * buf[j] if h.get("nesterov", False) else buf[j]
                 theta[j] = theta[j] - lr * d
         traj.append([x.clone() for x in theta])
-    return traj
-
-
-def run(opt, params, f, steps, scheduler=None):
-    traj = []
-    for _ in range(steps):
-        opt.zero_grad()
-        f(params).backward()
-        opt.step()
-        if scheduler is not None:
-            scheduler.step()
-        traj.append([p.detach().clone() for p in params])
     return traj
 
 

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 import optlib
+from problems import logistic_problem, rosenbrock_problem
 
 STEPS = 200
 
@@ -271,20 +272,6 @@ def test_state_keys_and_plain_types():
 
 
 # --------------------------------------------------------------------------- it optimises
-def logistic_problem():
-    g = torch.Generator().manual_seed(3)
-    x = torch.randn(200, 5, generator=g, dtype=torch.float64)
-    y = (x @ torch.tensor([1.5, -2.0, 0.5, 0.0, 1.0], dtype=torch.float64) > 0).double()
-    w = torch.zeros(5, dtype=torch.float64, requires_grad=True)
-    b = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    return [w, b], lambda: torch.nn.functional.binary_cross_entropy_with_logits(x @ w + b, y)
-
-
-def rosenbrock_problem():
-    xy = torch.tensor([-1.5, 2.0], dtype=torch.float64, requires_grad=True)
-    return [xy], lambda: (1 - xy[0]) ** 2 + 100 * (xy[1] - xy[0] ** 2) ** 2
-
-
 @pytest.mark.parametrize("make, kwargs, factor", [
     (logistic_problem, dict(lr=0.05), 0.3),
     (logistic_problem, dict(lr=0.05, switch_tol=1e-3), 0.3),
