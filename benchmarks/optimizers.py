@@ -150,50 +150,68 @@ def _build(factory, shapes, kwargs, seed=0):
 
 
 def time_spec(spec: Spec, shapes, repeats: int, warmup: int, clock=time.perf_counter,
-              seed: int = 0) -> dict[str, float]:
-    """Median seconds per ``step()`` of every implementation, sampled round-robin."""
+              seed: int = 0, rounds: int = 1) -> dict[str, list[float]]:
+    """Seconds per ``step()`` of every implementation: one median per round, sampled round-robin.
+
+    Every round builds all implementations anew, in a shuffled order, so that each round sees
+    another placement of the tensors in memory (which alone moves a memory-bound step by ±10 %),
+    then times ``repeats`` steps of each, interleaved."""
     optlib_make = spec.make or getattr(optlib, spec.name)
-    cands = []
-    for label, factory in [("optlib", optlib_make), *spec.refs.items()]:
-        params, opt = _build(factory, shapes, spec.kwargs)
-        cands.append(Candidate(label, opt, params))
-    for _ in range(warmup):
-        for c in cands:
-            c.opt.step()
+    factories = {"optlib": optlib_make, **spec.refs}
+    medians: dict[str, list[float]] = {label: [] for label in factories}
     rng = random.Random(seed)
-    gc.collect()
-    gc.disable()
-    try:
-        for _ in range(repeats):
-            order = cands[:]
-            rng.shuffle(order)
-            for c in order:
-                t0 = clock()
+    for r in range(rounds):
+        labels = list(factories)
+        rng.shuffle(labels)
+        cands = []
+        for label in labels:
+            params, opt = _build(factories[label], shapes, spec.kwargs, seed=seed + r)
+            cands.append(Candidate(label, opt, params))
+        for _ in range(warmup):
+            for c in cands:
                 c.opt.step()
-                c.times.append(clock() - t0)
-    finally:
-        gc.enable()
-    return {c.label: statistics.median(c.times) for c in cands}
+        gc.collect()
+        gc.disable()
+        try:
+            for _ in range(repeats):
+                rng.shuffle(cands)
+                for c in cands:
+                    t0 = clock()
+                    c.opt.step()
+                    c.times.append(clock() - t0)
+        finally:
+            gc.enable()
+        for c in cands:
+            medians[c.label].append(statistics.median(c.times))
+        del cands
+    return medians
 
 
 # --------------------------------------------------------------------------- report
-def _rows(spec, set_name, numel, med):
+def _rows(spec, set_name, numel, medians):
+    """One table row per implementation: the median over rounds of its per-round median step time,
+    and the median (and range) over rounds of optlib's time / its time in the same round."""
     bytes_moved = spec.passes * numel * 4
-    mine = med["optlib"]
+    mine = medians["optlib"]
     rows = []
-    for label, sec in med.items():
-        ratio = mine / sec
+    for label, times in medians.items():
+        sec = statistics.median(times)
+        ratios = [a / b for a, b in zip(mine, times)]
+        ratio = statistics.median(ratios)
         verdict = ""
         if spec.target is not None and label == spec.target[0] and set_name == "model":
             limit = spec.target[1]
             verdict = f"≤ {limit:.2f} " + ("met" if ratio <= limit else "MISSED")
+        spread = f"{min(ratios):.2f}-{max(ratios):.2f}" if len(ratios) > 1 else ""
         rows.append((spec.name, set_name, label, f"{sec * 1e3:.2f}",
                      "" if label == "optlib" else f"{ratio:.2f}",
+                     "" if label == "optlib" else spread,
                      f"{bytes_moved / sec / 1e9:.1f}", verdict))
     return rows
 
 
-HEADER = ("optimiser", "params", "implementation", "ms / step", "optlib / this", "GB/s", "target")
+HEADER = ("optimiser", "params", "implementation", "ms / step", "optlib / this", "range", "GB/s",
+          "target")
 
 
 def print_table(rows, file=sys.stdout):
@@ -209,9 +227,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="few repeats: a short, noisier run")
     ap.add_argument("--threads", type=int, default=2, help="torch intra-op threads (default 2)")
+    ap.add_argument("--rounds", type=int, default=None,
+                    help="rounds per optimiser, each with freshly allocated tensors (default 5 for "
+                         "model, 3 for large; --quick: 2 and 1)")
     ap.add_argument("--repeats", type=int, default=None,
-                    help="timed steps per implementation (default 60 for model, 25 for large; "
-                         "--quick: 15 and 6)")
+                    help="timed steps per implementation and round (default 30 for model, 10 for "
+                         "large; --quick: 10 and 6)")
     ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                     help="wall: elapsed time (default); cpu: the process's CPU time, which does not "
                          "count the time other processes hold the cores (steadier on a shared "
@@ -221,8 +242,10 @@ def main(argv=None) -> int:
     ap.add_argument("--sets", nargs="*", default=list(PARAM_SETS), choices=list(PARAM_SETS),
                     help="parameter sets (default: model large)")
     args = ap.parse_args(argv)
-    if args.threads < 1:
-        ap.error(f"--threads must be >= 1, got {args.threads}")
+    for flag in ("threads", "rounds", "repeats"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            ap.error(f"--{flag} must be >= 1, got {value}")
 
     torch.set_num_threads(args.threads)
     specs = {s.name: s for s in _specs()}
@@ -247,21 +270,26 @@ def main(argv=None) -> int:
     for set_name in args.sets:
         shapes = PARAM_SETS[set_name]()
         numel = sum(torch.Size(s).numel() for s in shapes)
-        default = {"model": (60, 15), "large": (25, 6)}[set_name]
-        repeats = args.repeats or default[1 if args.quick else 0]
+        default_rounds, default_repeats = {"model": ((5, 2), (30, 10)),
+                                           "large": ((3, 1), (10, 6))}[set_name]
+        rounds = args.rounds or default_rounds[args.quick]
+        repeats = args.repeats or default_repeats[args.quick]
         print(f"# set {set_name!r}: {len(shapes)} tensors, {numel / 1e6:.2f}M parameters (float32), "
-              f"{repeats} interleaved repeats, median per step", flush=True)
+              f"{rounds} rounds of {repeats} interleaved steps, median per round", flush=True)
         for name in names:
             spec = specs[name]
             t0 = time.perf_counter()
-            med = time_spec(spec, shapes, repeats, warmup=3 if args.quick else 5, clock=clock)
+            med = time_spec(spec, shapes, repeats, warmup=3 if args.quick else 5, clock=clock,
+                            rounds=rounds)
             new = _rows(spec, set_name, numel, med)
             rows += new
             print(f"#   {name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     print()
     print_table(rows)
     notes = [f"- {s.name}: {s.note}" for s in specs.values() if s.note and s.name in names]
-    print("\nGB/s: the bytes the update must read and write (passes x parameters x 4 B; passes = "
+    print("\nms / step: the median over rounds of each round's median. optlib / this: the median over "
+          "rounds of the ratio within a round; range: its smallest and largest value.")
+    print("GB/s: the bytes the update must read and write (passes x parameters x 4 B; passes = "
           + ", ".join(f"{n} {specs[n].passes:g}" for n in names) + ") over the median time.")
     if notes:
         print("\n".join(["Notes:", *notes]))
