@@ -22,7 +22,7 @@ from numbers import Real
 
 import torch
 
-__all__ = ["Optimizer", "check_lr", "check_nonnegative", "check_betas", "check_in_range",
+__all__ = ["Optimizer", "batches", "check_lr", "check_nonnegative", "check_betas", "check_in_range",
            "check_bool"]
 
 
@@ -77,6 +77,26 @@ def check_bool(value, name: str) -> None:
         raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
 
 
+# --------------------------------------------------------------------------- batching
+def batches(tensors, elements: int = 2**18):
+    """Split ``tensors`` into consecutive runs of at least ``elements`` elements in all (the last
+    run may be smaller; a large tensor makes a run of its own).
+
+    A ``torch._foreach_*`` call over one run replaces a Python call per tensor, which on a small
+    tensor costs more than the arithmetic, while the run (about a megabyte of float32 by default)
+    is small enough that the tensors just written are still in the cache when the call reads them.
+    """
+    run, size = [], 0
+    for t in tensors:
+        run.append(t)
+        size += t.numel()
+        if size >= elements:
+            yield run
+            run, size = [], 0
+    if run:
+        yield run
+
+
 # --------------------------------------------------------------------------- base class
 #: flags torch's base class may add to ``defaults`` (not hyper-parameters of a group)
 _TORCH_FLAGS = frozenset({"differentiable", "foreach", "fused", "capturable"})
@@ -86,7 +106,8 @@ class Optimizer(torch.optim.Optimizer):
     """Base class: a subclass implements ``_init_state`` and ``_update`` for one parameter.
 
     Subclasses that need the whole group at once (SWATS projects over all of a group's
-    parameters) override ``_step_group`` instead of ``_update``.
+    parameters), or that are faster with one call per batch of tensors (SGD, see :func:`batches`),
+    override ``_step_group`` instead of ``_update``.
     """
 
     #: whether sparse gradients are accepted; torch's own error is raised otherwise

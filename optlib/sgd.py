@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from ._base import Optimizer, check_bool, _require_real, check_lr, check_nonnegative
+from ._base import Optimizer, batches, check_bool, _require_real, check_lr, check_nonnegative
 
 __all__ = ["SGD"]
 
@@ -80,17 +80,26 @@ class SGD(Optimizer):
                         nesterov=nesterov, maximize=maximize)
         super().__init__(params, defaults)
 
-    def _update(self, theta, g, state, group):
+    def _step_group(self, group, params):
+        # One loop over the group, not a call per parameter: the hyper-parameters are read once,
+        # and theta moves by one call per batch of about a megabyte (a Python call costs as much
+        # as the arithmetic on a small tensor; within a batch, d_t is still in the cache).
         eta, lam, tau, mu = group["lr"], group["momentum"], group["dampening"], group["weight_decay"]
-        if mu != 0:
-            g = g.add(theta, alpha=mu)                      # g_t + mu * theta_t
-        if lam != 0:
-            m = state.get("momentum_buffer")
-            if m is None:                                   # m_1 = g_0
-                m = state["momentum_buffer"] = g.detach().clone()
-            elif tau == 0:                                  # m_{t+1} = lam m_t + g_t, in one pass
-                torch.add(g, m, alpha=lam, out=m)
-            else:                                           # m_{t+1} = lam m_t + (1 - tau) g_t
-                m.mul_(self._const(lam, m)).add_(g, alpha=1 - tau)
-            g = g.add(m, alpha=lam) if group["nesterov"] else m
-        theta.add_(g, alpha=-eta)                           # theta_{t+1} = theta_t - eta d_t
+        nesterov, maximize, state = group["nesterov"], group["maximize"], self.state
+        for batch in batches(params):
+            directions = []
+            for theta in batch:
+                g = -theta.grad if maximize else theta.grad     # g_t
+                if mu != 0:
+                    g = g.add(theta, alpha=mu)                  # g_t + mu theta_t
+                if lam != 0:
+                    m = state[theta].get("momentum_buffer")
+                    if m is None:                               # m_1 = g_0
+                        m = state[theta]["momentum_buffer"] = g.detach().clone()
+                    elif tau == 0:                              # m_{t+1} = lam m_t + g_t, one pass
+                        torch.add(g, m, alpha=lam, out=m)
+                    else:                                       # m_{t+1} = lam m_t + (1 - tau) g_t
+                        m.mul_(self._const(lam, m)).add_(g, alpha=1 - tau)
+                    g = g.add(m, alpha=lam) if nesterov else m  # d_t (Nesterov or plain)
+                directions.append(g)
+            torch._foreach_add_(batch, directions, alpha=-eta)  # theta_{t+1} = theta_t - eta d_t

@@ -2,6 +2,8 @@ r"""SGDW: SGD (with momentum) and decoupled weight decay (Loshchilov & Hutter)."
 
 from __future__ import annotations
 
+import torch
+
 from .sgd import SGD
 
 __all__ = ["SGDW"]
@@ -64,9 +66,9 @@ class SGDW(SGD):
         Loshchilov & Hutter, *Decoupled Weight Decay Regularization*, ICLR 2019.
     """
 
-    def _update(self, theta, g, state, group):
+    def _step_group(self, group, params):
         eta, lam = group["lr"], group["weight_decay"]
         if lam != 0:
-            theta.mul_(1 - eta * lam)                           # theta <- theta (1 - eta lambda)
+            torch._foreach_mul_(params, 1 - eta * lam)          # theta <- theta (1 - eta lambda)
         # then the SGD(M) step of optlib.SGD, with its L2 term switched off
-        super()._update(theta, g, state, {**group, "weight_decay": 0.0})
+        super()._step_group({**group, "weight_decay": 0.0}, params)
