@@ -134,6 +134,21 @@ class SWATS(Optimizer):
         state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
         state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
 
+    def _dots(self, p, g, chunk=2**18):
+        """``(p·p, p·g)`` in float64: the product of two float32 numbers is exact in float64, so
+        only the sums round. A tensor of more than ``chunk`` elements goes piece by piece, so that
+        its float64 copies stay in the cache (a copy of a whole large tensor would cost more memory
+        traffic than the Adam step itself)."""
+        if p.numel() > chunk:
+            pp = pg = 0.0
+            for p_part, g_part in zip(p.view(-1).split(chunk), g.reshape(-1).split(chunk)):
+                part_pp, part_pg = self._dots(p_part, g_part, chunk)
+                pp, pg = pp + part_pp, pg + part_pg
+            return pp, pg
+        p64 = self._scratch_like(p, torch.float64, slot=1).copy_(p).view(-1)
+        g64 = self._scratch_like(g, torch.float64, slot=2).copy_(g).view(-1)
+        return torch.dot(p64, p64).item(), torch.dot(p64, g64).item()
+
     def _step_group(self, group, params):
         (beta1, beta2), mu = group["betas"], group["weight_decay"]
         grads = []
@@ -165,10 +180,9 @@ class SWATS(Optimizer):
             p = torch.sqrt(a, out=self._scratch_like(a)).add_(self._const(group["eps"], a))
             torch.div(m, p, out=p).mul_(self._const(step, p))   # p_k = step m_k / (sqrt(a_k) + eps)
             theta.add_(p)                                                 # theta_k = theta + p_k
-            p64 = self._scratch_like(p, torch.float64, slot=1).copy_(p).view(-1)  # exact products:
-            g64 = self._scratch_like(g, torch.float64, slot=2).copy_(g).view(-1)  # dots in float64
-            pp += torch.dot(p64, p64).item()
-            pg += torch.dot(p64, g64).item()
+            p_dot_p, p_dot_g = self._dots(p, g)
+            pp += p_dot_p
+            pg += p_dot_g
 
         if pg != 0:
             gamma = group["proj_lr"] = pp / -pg                           # gamma_k

@@ -289,3 +289,19 @@ def test_reduces_the_loss(make, kwargs, factor):
         opt.step()
     assert loss().item() < factor * start
     assert opt.param_groups[0]["phase"] == ("sgd" if "switch_tol" in kwargs else "adam")
+
+
+@pytest.mark.parametrize("chunk", [7, 1000, 2**18])
+def test_projection_dots_are_float64_sums_of_exact_products(chunk):
+    """``_dots`` cuts a large tensor into pieces; the sums must not depend on where it cuts, and a
+    non-contiguous gradient must be read in the parameter's order."""
+    gen = torch.Generator().manual_seed(0)
+    p = torch.randn(300, 700, generator=gen)                      # 210000 elements
+    g = torch.randn(700, 300, generator=gen).t()                  # same shape, not contiguous
+    opt = optlib.SWATS([torch.zeros(1, requires_grad=True)])
+    pp, pg = opt._dots(p, g, chunk=chunk)
+    p64, g64 = p.numpy().astype(np.float64).ravel(), g.numpy().astype(np.float64).ravel()
+    assert math.isclose(pp, math.fsum(p64 * p64), rel_tol=1e-13)  # float32 products are exact
+    assert math.isclose(pg, math.fsum(p64 * g64), rel_tol=1e-13)  # in float64
+    assert not math.isclose(pg, float(torch.dot(p.reshape(-1), g.contiguous().reshape(-1))),
+                            rel_tol=1e-13, abs_tol=0)            # float32 sums would not be
