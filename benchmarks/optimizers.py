@@ -1,15 +1,17 @@
 """Time ``step()`` of every optlib optimiser against what a user would pick instead.
 
-    .venv/bin/python benchmarks/optimizers.py            # the full run (about 4 minutes on 2 cores)
-    .venv/bin/python benchmarks/optimizers.py --quick    # a short, noisier run (about 1 minute)
+    .venv/bin/python benchmarks/optimizers.py            # the full run (about 2.5 minutes on 2 cores)
+    .venv/bin/python benchmarks/optimizers.py --quick    # a short, noisier run (about 40 seconds)
 
 For every optimiser exported by ``optlib`` that has a row in ``SPECS`` below, the script builds one
 copy of the same parameters (and of the same fixed gradients) per implementation (optlib's, torch's
 default, torch's ``foreach`` and ``fused`` paths where torch has them, or the reference package) and
-times their ``step()`` interleaved: every round visits all implementations in a shuffled order, so
-that the load of a shared machine hits them alike. It prints the median time per step, the ratio
-optlib / implementation, and the achieved memory bandwidth: the bytes the update must at least read
-and write (``passes`` tensor-sized reads and writes per parameter) divided by the median time.
+times their ``step()`` interleaved: every sweep visits all implementations in a shuffled order, so
+that the load of a shared machine hits them alike. This is repeated in several rounds, each with
+all tensors allocated anew, because where the tensors land in memory moves a memory-bound step by
+several per cent. It prints the median time per step, the ratio optlib / implementation (the median
+over rounds, with its range), and the achieved memory bandwidth: the bytes the update must at least
+read and write (``passes`` tensor-sized reads and writes per parameter) divided by the median time.
 Optimisers without a row, and rows whose optimiser does not exist (yet), are skipped with a note.
 
 Two parameter sets: ``model`` (about 160 tensors of mixed sizes, about 3M parameters, like a small
@@ -214,7 +216,8 @@ HEADER = ("optimiser", "params", "implementation", "ms / step", "optlib / this",
           "target")
 
 
-def print_table(rows, file=sys.stdout):
+def print_table(rows, file=None):
+    file = sys.stdout if file is None else file
     widths = [max(len(str(r[i])) for r in [HEADER, *rows]) for i in range(len(HEADER))]
     fmt = lambda r: "| " + " | ".join(str(x).ljust(w) for x, w in zip(r, widths)) + " |"  # noqa: E731
     print(fmt(HEADER), file=file)
