@@ -164,3 +164,14 @@ for cls in (optlib.Adam, optlib.AMSGrad):
     ])
 
 ERROR_CASES += NEWER_ERROR_CASES
+
+
+def first_per_class(cases: list[Case]) -> list[Case]:
+    """The first case of every optimiser class, for tests that need one instance per class."""
+    seen: dict = {}
+    for c in cases:
+        seen.setdefault(c.cls, c)
+    return list(seen.values())
+
+
+CLASS_CASES = first_per_class(OPTIMIZER_CASES)

@@ -21,6 +21,34 @@ def rosenbrock_problem():
     return [xy], lambda: (1 - xy[0]) ** 2 + 100 * (xy[1] - xy[0] ** 2) ** 2
 
 
+def smooth_problem(seed=0, shapes=((4, 3), (5,), (2, 3)), scale=1.0, signs=None):
+    """Float64 tensors of ``shapes`` (standard normal times ``scale``) and a smooth non-convex loss
+    ``f(list of tensors)``, a sum of ``a x^2 + b x + 0.3 sin(3x)`` terms, the one of tensor ``i``
+    multiplied by ``signs[i]`` (-1: a tensor that should climb it, with ``maximize=True``)."""
+    g = torch.Generator().manual_seed(seed)
+    params = [torch.randn(s, generator=g, dtype=torch.float64) for s in shapes]
+    params = [(x if scale == 1.0 else scale * x).requires_grad_() for x in params]
+    coefs = [(torch.rand(p.shape, generator=g, dtype=torch.float64) + 0.5,
+              torch.randn(p.shape, generator=g, dtype=torch.float64)) for p in params]
+    signs = [1.0] * len(params) if signs is None else signs
+
+    def f(xs):
+        return sum(s * (a * x ** 2 + b * x + 0.3 * torch.sin(3 * x)).sum()
+                   for s, (a, b), x in zip(signs, coefs, xs))
+
+    return params, f
+
+
+def assert_same_trajectories(a, b, **tol):
+    """Equal step by step: to ``tol`` (``torch.testing.assert_close``), or bit for bit without it."""
+    for t, (pa, pb) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(pa, pb)):
+            if tol:
+                torch.testing.assert_close(x, y, **tol, msg=lambda m: f"step {t + 1}, tensor {i}: {m}")
+            else:
+                assert torch.equal(x, y), f"step {t + 1}, tensor {i}"
+
+
 def run(opt, params, f, steps, scheduler=None):
     """Take ``steps`` steps on the loss ``f(params)``; return the parameters after every step."""
     traj = []

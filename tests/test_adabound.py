@@ -19,16 +19,8 @@ from cases import OPTIMIZER_CASES
 from test_optimizers import groups, make_loss, make_params
 
 # the reference calls deprecated torch overloads (add_(Number, Tensor)); that is not our concern
-pytestmark = pytest.mark.filterwarnings("ignore:This overload of add:UserWarning")
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: intra-op threads only cost time on a shared machine (20x here)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = [pytest.mark.filterwarnings("ignore:This overload of add:UserWarning"),
+              pytest.mark.usefixtures("one_thread")]   # tiny tensors (conftest.py)
 
 HP1 = dict(lr=0.02, betas=(0.9, 0.99), final_lr=0.05, gamma=0.02, eps=1e-8, weight_decay=0.0)
 HP2 = dict(lr=0.005, betas=(0.8, 0.999), final_lr=0.02, gamma=0.1, eps=1e-6, weight_decay=0.05)

@@ -10,7 +10,6 @@ missing keys, non-finite gradients against the torch twins, and schedules steppe
 from __future__ import annotations
 
 import copy
-import itertools
 from functools import partial
 
 import matplotlib
@@ -24,7 +23,7 @@ import torch  # noqa: E402
 from torch.optim import lr_scheduler as tls  # noqa: E402
 
 import optlib  # noqa: E402
-from cases import OPTIMIZER_CASES  # noqa: E402
+from cases import CLASS_CASES, OPTIMIZER_CASES, first_per_class  # noqa: E402
 from optlib import book, data, plot, sharpness, surfaces  # noqa: E402
 from optlib import schedules as S  # noqa: E402
 from test_optimizers import groups, make_loss, make_params, run  # noqa: E402
@@ -369,14 +368,6 @@ def test_the_table_covers_every_public_function():
 
 
 # --------------------------------------------------------------------------- state_dicts
-def _first_per_class(cases):
-    seen = {}
-    for c in cases:
-        seen.setdefault(c.cls, c)
-    return list(seen.values())
-
-
-CLASS_CASES = _first_per_class(OPTIMIZER_CASES)
 #: variants with the same state and hyper-parameter keys load into each other, as in torch
 SAME_KEYS = [{"SGD", "SGDW"}, {"Adam", "AMSGrad", "AdamW"}, {"AdaBound", "AMSBound"}]
 ALSO_ACCEPTED = {("RAdam", "Adam"), ("RAdam", "AdamW")}  # (into, from); AMSGrad's has max_exp_avg_sq
@@ -415,7 +406,7 @@ def test_a_state_dict_of_another_optimiser_fails_at_load_time(into, saved):
         assert repr(opt.state_dict()) == before, f"{other} -> {name}: the optimiser changed"
 
 
-@pytest.mark.parametrize("case", _first_per_class([c for c in OPTIMIZER_CASES if c.has_state]),
+@pytest.mark.parametrize("case", first_per_class([c for c in OPTIMIZER_CASES if c.has_state]),
                          ids=lambda c: c.cls.__name__)
 def test_a_state_dict_with_missing_keys_fails_at_load_time(case):
     opt = _trained(case)

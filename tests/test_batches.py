@@ -13,7 +13,7 @@ import torch
 
 import optlib
 from optlib._base import batches
-from problems import run
+from problems import assert_same_trajectories, run, smooth_problem
 from test_sgdw import sgdw_by_hand
 
 STEPS = 25
@@ -45,24 +45,15 @@ def test_batches_default_is_about_a_megabyte_of_float32():
 
 
 # --------------------------------------------------------------------------- optimisers over several batches
+#: group 1 (the first six) and group 2 are split into two batches each
+BIG_SHAPES = [(500, 400), (7,), (300, 300), (64, 3, 3, 3), (1000,), (1,),
+              (33,), (256, 256), (5, 5), (300_000,), (2, 3)]
+
+
 def big_problem(seed=0, sign2=1.0):
     """Float64 tensors of mixed sizes, two batches per group, and a smooth loss of all of them
     (with ``sign2=-1`` negated for the tensors of the second group, which then climb it)."""
-    g = torch.Generator().manual_seed(seed)
-    shapes = [(500, 400), (7,), (300, 300), (64, 3, 3, 3), (1000,), (1,),     # group 1: two batches
-              (33,), (256, 256), (5, 5), (300_000,), (2, 3)]              # group 2: two batches
-    params = [(0.5 * torch.randn(s, generator=g, dtype=torch.float64)).requires_grad_()
-              for s in shapes]
-    coefs = [(torch.rand(p.shape, generator=g, dtype=torch.float64) + 0.5,
-              torch.randn(p.shape, generator=g, dtype=torch.float64)) for p in params]
-
-    signs = [1.0] * 6 + [sign2] * (len(shapes) - 6)
-
-    def f(xs):
-        return sum(s * (a * x ** 2 + b * x + 0.3 * torch.sin(3 * x)).sum()
-                   for s, (a, b), x in zip(signs, coefs, xs))
-
-    return params, f
+    return smooth_problem(seed, BIG_SHAPES, scale=0.5, signs=[1.0] * 6 + [sign2] * 5)
 
 
 def test_the_problem_spans_several_batches_in_each_group():
@@ -93,10 +84,7 @@ def test_sgd_over_several_batches_equals_torch(name):
         return run(cls(_groups(params, g1, g2)), params, f, STEPS)
 
     mine, ref = make(optlib.SGD), make(torch.optim.SGD)
-    for t, (a, b) in enumerate(zip(mine, ref)):
-        for i, (x, y) in enumerate(zip(a, b)):
-            torch.testing.assert_close(x, y, rtol=1e-12, atol=1e-12,
-                                       msg=lambda m: f"step {t + 1}, tensor {i}: {m}")
+    assert_same_trajectories(mine, ref, rtol=1e-12, atol=1e-12)
     assert not torch.equal(mine[-1][0], big_problem()[0][0])       # the parameters did move
 
 
@@ -108,7 +96,4 @@ def test_sgdw_over_several_batches_equals_its_rule():
     mine = run(optlib.SGDW(_groups(params, g1, g2)), params, f, STEPS)
     ref = sgdw_by_hand(start, f, [(range(6), g1), (range(6, len(start)), g2)],
                        [[g1["lr"], g2["lr"]]] * STEPS)
-    for t, (a, b) in enumerate(zip(mine, ref)):
-        for i, (x, y) in enumerate(zip(a, b)):
-            torch.testing.assert_close(x, y, rtol=1e-12, atol=1e-12,
-                                       msg=lambda m: f"step {t + 1}, tensor {i}: {m}")
+    assert_same_trajectories(mine, ref, rtol=1e-12, atol=1e-12)

@@ -9,24 +9,11 @@ import pytest
 import torch
 
 import optlib
-from problems import run
+from problems import assert_same_trajectories, run
+from problems import smooth_problem as make_problem
 
 STEPS = 120
 TOL = dict(rtol=1e-12, atol=1e-12)
-
-
-def make_problem(seed=0):
-    """Three float64 tensors and a smooth non-convex loss ``f(list of tensors)``."""
-    g = torch.Generator().manual_seed(seed)
-    params = [torch.randn(s, generator=g, dtype=torch.float64).requires_grad_()
-              for s in [(4, 3), (5,), (2, 3)]]
-    coefs = [(torch.rand(p.shape, generator=g, dtype=torch.float64) + 0.5,
-              torch.randn(p.shape, generator=g, dtype=torch.float64)) for p in params]
-
-    def f(xs):
-        return sum((a * x ** 2 + b * x + 0.3 * torch.sin(3 * x)).sum() for (a, b), x in zip(coefs, xs))
-
-    return params, f
 
 
 INNER = {  # two param groups each, with different hyper-parameters
@@ -64,15 +51,6 @@ def lookahead_by_hand(inner_name, k, alpha, steps, scheduled):
     return traj
 
 
-def assert_same_traj(a, b, **tol):
-    for t, (pa, pb) in enumerate(zip(a, b)):
-        for x, y in zip(pa, pb):
-            if tol:
-                torch.testing.assert_close(x, y, **tol, msg=lambda m: f"step {t + 1}: {m}")
-            else:
-                assert torch.equal(x, y), f"step {t + 1}"
-
-
 # --------------------------------------------------------------------------- the rule
 @pytest.mark.parametrize("scheduled", [False, True], ids=["constant lr", "StepLR"])
 @pytest.mark.parametrize("inner_name,k,alpha", [("SGD", 5, 0.5), ("Adam", 3, 0.8), ("SGD", 7, 0.25)])
@@ -83,7 +61,7 @@ def test_lookahead_equals_the_rule_written_out(inner_name, k, alpha, scheduled):
     sched = step_lr(opt) if scheduled else None
     lr2 = opt.optimizer.param_groups[1]["lr"]
     ours = run(opt, params, f, STEPS, sched)
-    assert_same_traj(ours, lookahead_by_hand(inner_name, k, alpha, STEPS, scheduled), **TOL)
+    assert_same_trajectories(ours, lookahead_by_hand(inner_name, k, alpha, STEPS, scheduled), **TOL)
     assert not torch.allclose(ours[-1][0], start[0])
     if scheduled:  # the scheduler drove the inner optimiser through Lookahead's param_groups
         assert opt.optimizer.param_groups[1]["lr"] == lr2 * 0.5 ** (STEPS // 20)
@@ -102,14 +80,14 @@ def test_wrapping_optlib_or_torch_adam_gives_the_same_run():
         params, f = make_problem()
         inner = cls([{"params": params[:2]}, {"params": params[2:], "lr": 0.005}], lr=0.02)
         trajs.append(run(optlib.Lookahead(inner, k=4, alpha=0.6), params, f, 60))
-    assert_same_traj(*trajs, **TOL)
+    assert_same_trajectories(*trajs, **TOL)
 
 
 def test_alpha_one_is_the_inner_optimiser_and_alpha_zero_returns_to_the_start():
     params, f = make_problem()
     plain = run(INNER["SGD"](params), params, f, 30)
     params, f = make_problem()
-    assert_same_traj(run(optlib.Lookahead(INNER["SGD"](params), k=3, alpha=1.0), params, f, 30),
+    assert_same_trajectories(run(optlib.Lookahead(INNER["SGD"](params), k=3, alpha=1.0), params, f, 30),
                      plain, **TOL)
 
     params, f = make_problem()
@@ -147,7 +125,7 @@ def test_resume_between_synchronisations_is_bit_identical(inner_name):
     sched2 = step_lr(opt2)
     sched2.load_state_dict(saved["sched"])
     assert (opt2.k, opt2.alpha, opt2.inner_steps) == (5, 0.5, 23)
-    assert_same_traj(run(opt2, params2, f2, 40, sched2), straight)
+    assert_same_trajectories(run(opt2, params2, f2, 40, sched2), straight)
 
 
 def test_resume_without_the_slow_weights_would_differ():
@@ -194,7 +172,7 @@ def test_inner_torch_state_dict_moves_to_optlib_inner():
             p.copy_(v)
     opt2 = optlib.Lookahead(optlib.Adam(params2, lr=0.02), k=4, alpha=0.5)
     opt2.load_state_dict(saved)
-    assert_same_traj(run(opt2, params2, f2, 15), straight, **TOL)
+    assert_same_trajectories(run(opt2, params2, f2, 15), straight, **TOL)
 
 
 def test_load_state_dict_checks_the_number_of_parameters():
@@ -261,7 +239,7 @@ def test_deepcopy_keeps_the_inner_optimiser():
     twin = copy.deepcopy(opt)
     twin_params = [p for g in twin.param_groups for p in g["params"]]
     assert twin.param_groups is twin.optimizer.param_groups and twin.inner_steps == 7
-    assert_same_traj(run(opt, params, f, 8), run(twin, twin_params, f_on(twin_params), 8))
+    assert_same_trajectories(run(opt, params, f, 8), run(twin, twin_params, f_on(twin_params), 8))
 
 
 def f_on(params):

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import optlib
-from cases import ERROR_CASES, OPTIMIZER_CASES
+from cases import CLASS_CASES, ERROR_CASES, OPTIMIZER_CASES
 
 STEPS = 120
 TOL = {torch.float64: dict(rtol=1e-12, atol=1e-12), torch.float32: dict(rtol=1e-6, atol=1e-6)}
@@ -108,16 +108,6 @@ def test_invalid_argument(case):
             case.twin(params, **case.kwargs)
         assert type(theirs.value) is type(ours.value)
         assert str(theirs.value) == str(ours.value)
-
-
-def _one_per_class(cases):
-    seen = {}
-    for c in cases:
-        seen.setdefault(c.cls, c)
-    return list(seen.values())
-
-
-CLASS_CASES = _one_per_class(OPTIMIZER_CASES)
 
 
 def _raised(fn):

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 import optlib
-from cases import OPTIMIZER_CASES
+from cases import CLASS_CASES, OPTIMIZER_CASES
 from test_optimizers import groups, make_loss, make_params
 from test_schedules import SCHEDULE_CASES
 
@@ -93,16 +93,6 @@ def _resume(make_opt, make_sched, dtype, before=BEFORE, after=AFTER, check_point
 @pytest.mark.parametrize("case", OPTIMIZER_CASES, ids=lambda c: c.id)
 def test_optimizer_resumes_bit_identically(case):
     _assert_equal(*_resume(lambda ps: case.make(groups(case, ps)), None, torch.float64))
-
-
-def _first_per_class(cases):
-    seen = {}
-    for c in cases:
-        seen.setdefault(c.cls, c)
-    return list(seen.values())
-
-
-CLASS_CASES = _first_per_class(OPTIMIZER_CASES)
 
 
 @pytest.mark.parametrize("case", CLASS_CASES, ids=lambda c: c.cls.__name__)

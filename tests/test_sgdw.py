@@ -6,23 +6,10 @@ import pytest
 import torch
 
 import optlib
-from problems import run
+from problems import assert_same_trajectories, run
+from problems import smooth_problem as make_problem
 
 STEPS = 120
-
-
-def make_problem(seed=0):
-    """Three float64 tensors and a smooth non-convex loss ``f(list of tensors)``."""
-    g = torch.Generator().manual_seed(seed)
-    params = [torch.randn(s, generator=g, dtype=torch.float64).requires_grad_()
-              for s in [(4, 3), (5,), (2, 3)]]
-    coefs = [(torch.rand(p.shape, generator=g, dtype=torch.float64) + 0.5,
-              torch.randn(p.shape, generator=g, dtype=torch.float64)) for p in params]
-
-    def f(xs):
-        return sum((a * x ** 2 + b * x + 0.3 * torch.sin(3 * x)).sum() for (a, b), x in zip(coefs, xs))
-
-    return params, f
 
 
 def sgdw_by_hand(start, f, groups, lrs):
@@ -74,9 +61,7 @@ def test_sgdw_equals_the_rule_written_out(config, with_scheduler):
     factor = [0.5 ** (t // 25) if with_scheduler else 1.0 for t in range(STEPS)]
     lrs = [(h1["lr"] * c, h2["lr"] * c) for c in factor]
     theirs = sgdw_by_hand(start, f, [([0, 1], h1), ([2], h2)], lrs)
-    for k, (a, b) in enumerate(zip(ours, theirs)):
-        for x, y in zip(a, b):
-            torch.testing.assert_close(x, y, rtol=1e-12, atol=1e-12, msg=lambda m: f"step {k + 1}: {m}")
+    assert_same_trajectories(ours, theirs, rtol=1e-12, atol=1e-12)
     assert not torch.allclose(ours[-1][0], start[0])
 
 
@@ -89,9 +74,7 @@ def test_without_weight_decay_sgdw_is_torch_sgd(kw):
         params, f = make_problem()
         opt = cls([{"params": params[:2]}, {"params": params[2:], "lr": 0.01}], lr=0.03, **kw)
         trajs.append(run(opt, params, f, STEPS))
-    for a, b in zip(*trajs):
-        for x, y in zip(a, b):
-            torch.testing.assert_close(x, y, rtol=1e-12, atol=1e-12)
+    assert_same_trajectories(*trajs, rtol=1e-12, atol=1e-12)
 
 
 def test_decay_stays_out_of_the_momentum_buffer():

@@ -17,13 +17,7 @@ from problems import logistic_problem, rosenbrock_problem
 STEPS = 200
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: intra-op threads only cost time on a shared machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")   # tiny tensors (conftest.py)
 
 
 # --------------------------------------------------------------------------- Algorithm 1 in NumPy
