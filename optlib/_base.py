@@ -22,7 +22,7 @@ from numbers import Real
 
 import torch
 
-__all__ = ["Optimizer", "batches", "check_lr", "check_nonnegative", "check_betas", "check_in_range",
+__all__ = ["Optimizer", "batches", "check_adam_hyper", "check_lr", "check_nonnegative", "check_betas", "check_in_range",
            "check_bool"]
 
 
@@ -69,6 +69,14 @@ def check_betas(betas) -> None:
         _require_real(beta, f"betas[{i}]")
         if not 0.0 <= beta < 1.0:
             raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+
+
+def check_adam_hyper(lr, betas, eps, weight_decay) -> None:
+    """The checks torch's Adam makes, in its order, shared by the optimisers of the Adam family."""
+    check_lr(lr)
+    check_nonnegative(eps, "Invalid epsilon value: {}", "eps")
+    check_betas(betas)
+    check_nonnegative(weight_decay, "Invalid weight_decay value: {}", "weight_decay")
 
 
 def check_bool(value, name: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from ._base import Optimizer, check_bool, check_betas, check_lr, check_nonnegative
+from ._base import Optimizer, check_adam_hyper, check_bool
 
 __all__ = ["Adam", "AMSGrad"]
 
@@ -68,10 +68,7 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  amsgrad=False, *, maximize=False, decoupled_weight_decay=False):
-        check_lr(lr)
-        check_nonnegative(eps, "Invalid epsilon value: {}", "eps")
-        check_betas(betas)
-        check_nonnegative(weight_decay, "Invalid weight_decay value: {}", "weight_decay")
+        check_adam_hyper(lr, betas, eps, weight_decay)
         check_bool(amsgrad, "amsgrad")
         check_bool(maximize, "maximize")
         check_bool(decoupled_weight_decay, "decoupled_weight_decay")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ._base import Optimizer, check_bool, check_betas, check_lr, check_nonnegative
+from ._base import Optimizer, check_adam_hyper, check_bool, check_nonnegative
 
 __all__ = ["NAdam"]
 
@@ -84,10 +84,7 @@ class NAdam(Optimizer):
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  momentum_decay=4e-3, decoupled_weight_decay=False, *, maximize=False):
-        check_lr(lr)
-        check_nonnegative(eps, "Invalid epsilon value: {}", "eps")
-        check_betas(betas)
-        check_nonnegative(weight_decay, "Invalid weight_decay value: {}", "weight_decay")
+        check_adam_hyper(lr, betas, eps, weight_decay)
         check_bool(decoupled_weight_decay, "decoupled_weight_decay")
         check_bool(maximize, "maximize")
         check_nonnegative(momentum_decay, "Invalid momentum_decay value: {}", "momentum_decay")

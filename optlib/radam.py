@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ._base import Optimizer, check_bool, check_betas, check_lr, check_nonnegative
+from ._base import Optimizer, check_adam_hyper, check_bool
 
 __all__ = ["RAdam"]
 
@@ -82,10 +82,7 @@ class RAdam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  decoupled_weight_decay=False, *, maximize=False):
-        check_lr(lr)
-        check_nonnegative(eps, "Invalid epsilon value: {}", "eps")
-        check_betas(betas)
-        check_nonnegative(weight_decay, "Invalid weight_decay value: {}", "weight_decay")
+        check_adam_hyper(lr, betas, eps, weight_decay)
         check_bool(decoupled_weight_decay, "decoupled_weight_decay")
         check_bool(maximize, "maximize")
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from ._base import Optimizer, check_bool, check_betas, check_lr, check_nonnegative
+from ._base import Optimizer, check_adam_hyper, check_bool, check_nonnegative
 
 __all__ = ["SWATS"]
 
@@ -108,10 +108,7 @@ class SWATS(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-9, weight_decay=0.0,
                  switch_tol=None, *, maximize=False):
-        check_lr(lr)                                      # torch's Adam's checks, in its order
-        check_nonnegative(eps, "Invalid epsilon value: {}", "eps")
-        check_betas(betas)
-        check_nonnegative(weight_decay, "Invalid weight_decay value: {}", "weight_decay")
+        check_adam_hyper(lr, betas, eps, weight_decay)   # torch's Adam's checks, in its order
         check_bool(maximize, "maximize")
         if switch_tol is not None:
             check_nonnegative(switch_tol, "Invalid switch_tol value: {} (expected a value in "
