@@ -11,16 +11,21 @@ A concrete optimiser only says how one parameter is updated (``_update``) and wh
 * argument validation with torch's messages (``check_*`` helpers below).
 
 Parameter groups, ``state_dict``/``load_state_dict``, hooks and ``zero_grad`` come from
-:class:`torch.optim.Optimizer` unchanged.
+:class:`torch.optim.Optimizer`. The one piece replaced is the wrapper torch puts around ``step``
+(:meth:`Optimizer.profile_hook_step`): it runs the same hooks and writes the same profiler label,
+but labels through torch's C++ ``RecordFunctionFast`` instead of the Python ``record_function``.
 """
 
 from __future__ import annotations
 
 import math
+import functools
 from collections.abc import Callable
+from itertools import chain
 from numbers import Real
 
 import torch
+import torch.optim.optimizer as _torch_optimizer  # the global step hooks live here
 
 __all__ = ["Optimizer", "batches", "check_adam_hyper", "check_lr", "check_nonnegative", "check_betas", "check_in_range",
            "check_bool"]
@@ -106,6 +111,10 @@ def batches(tensors, elements: int = 2**18):
 
 
 # --------------------------------------------------------------------------- base class
+#: labels a block for the profiler; the C++ class costs about 0.2 us per step when no profiler
+#: listens, the Python ``record_function`` about 6 us (and far more with cold caches, as after a
+#: forward and backward pass: 0.04 of SGD's step time on the benchmark's model set)
+_label = getattr(torch._C._profiler, "_RecordFunctionFast", torch.autograd.profiler.record_function)
 #: flags torch's base class may add to ``defaults`` (not hyper-parameters of a group)
 _TORCH_FLAGS = frozenset({"differentiable", "foreach", "fused", "capturable"})
 
@@ -122,6 +131,36 @@ class Optimizer(torch.optim.Optimizer):
     supports_sparse: bool = False
     #: the message torch raises for a sparse gradient (subclasses copy their twin's)
     sparse_message: str = "{name} does not support sparse gradients"
+
+    @staticmethod
+    def profile_hook_step(func):
+        """Wrap ``step`` as :class:`torch.optim.Optimizer` does (torch calls this once per class).
+
+        Global and per-optimiser step pre-hooks run first (a pre-hook may return new
+        ``(args, kwargs)``), then ``step`` inside the profiler label ``Optimizer.step#<class>.step``,
+        then ``_optimizer_step_code`` (where torch's Python tracer hooks in) and the post-hooks."""
+
+        @functools.wraps(func)
+        def stepped(*args, **kwargs):       # as in torch, args[0] is the optimiser, hooks see it
+            self = args[0]
+            with _label(f"Optimizer.step#{type(self).__name__}.step"):
+                hooks = _torch_optimizer._global_optimizer_pre_hooks
+                for hook in chain(hooks.values(), self._optimizer_step_pre_hooks.values()):
+                    changed = hook(self, args, kwargs)
+                    if changed is None:
+                        continue
+                    if not (isinstance(changed, tuple) and len(changed) == 2):
+                        raise RuntimeError(f"{func} must return None or a tuple of (new_args, "
+                                           f"new_kwargs), but got {changed}.")
+                    args, kwargs = changed
+                out = func(*args, **kwargs)
+                self._optimizer_step_code()
+                hooks = _torch_optimizer._global_optimizer_post_hooks
+                for hook in chain(self._optimizer_step_post_hooks.values(), hooks.values()):
+                    hook(self, args, kwargs)
+                return out
+
+        return stepped
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None):

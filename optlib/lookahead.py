@@ -7,7 +7,7 @@ from numbers import Integral
 
 import torch
 
-from ._base import check_in_range
+from ._base import Optimizer, check_in_range
 
 __all__ = ["Lookahead"]
 
@@ -75,6 +75,9 @@ class Lookahead(torch.optim.Optimizer):
         Zhang, Lucas, Hinton & Ba, *Lookahead Optimizer: k steps forward, 1 step back*,
         NeurIPS 2019.
     """
+
+    # optlib's wrapper of step(): torch's hooks and profiler label, without the Python label's cost
+    profile_hook_step = staticmethod(Optimizer.profile_hook_step)
 
     def __init__(self, optimizer: torch.optim.Optimizer, k: int = 5, alpha: float = 0.5):
         if not isinstance(optimizer, torch.optim.Optimizer):
