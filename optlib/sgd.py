@@ -87,9 +87,13 @@ class SGD(Optimizer):
         eta, lam, tau, mu = group["lr"], group["momentum"], group["dampening"], group["weight_decay"]
         nesterov, maximize, state = group["nesterov"], group["maximize"], self.state
         for batch in batches(params):
-            directions = []
+            thetas, directions = [], []
             for theta in batch:
-                g = -theta.grad if maximize else theta.grad     # g_t
+                g = theta.grad                                  # g_t
+                if g is None:                                   # no gradient: theta stays
+                    continue
+                if maximize:
+                    g = -g
                 if mu != 0:
                     g = g.add(theta, alpha=mu)                  # g_t + mu theta_t
                 if lam != 0:
@@ -101,5 +105,7 @@ class SGD(Optimizer):
                     else:                                       # m_{t+1} = lam m_t + (1 - tau) g_t
                         m.mul_(self._const(lam, m)).add_(g, alpha=1 - tau)
                     g = g.add(m, alpha=lam) if nesterov else m  # d_t (Nesterov or plain)
+                thetas.append(theta)
                 directions.append(g)
-            torch._foreach_add_(batch, directions, alpha=-eta)  # theta_{t+1} = theta_t - eta d_t
+            if thetas:
+                torch._foreach_add_(thetas, directions, alpha=-eta)  # theta_{t+1} = theta_t - eta d_t

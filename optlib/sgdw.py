@@ -68,7 +68,8 @@ class SGDW(SGD):
 
     def _step_group(self, group, params):
         eta, lam = group["lr"], group["weight_decay"]
-        if lam != 0:
+        params = [theta for theta in params if theta.grad is not None]   # the others stay
+        if lam != 0 and params:
             torch._foreach_mul_(params, 1 - eta * lam)          # theta <- theta (1 - eta lambda)
         # then the SGD(M) step of optlib.SGD, with its L2 term switched off
         super()._step_group({**group, "weight_decay": 0.0}, params)

@@ -147,6 +147,9 @@ class SWATS(Optimizer):
         return torch.dot(p64, p64).item(), torch.dot(p64, g64).item()
 
     def _step_group(self, group, params):
+        params = [theta for theta in params if theta.grad is not None]   # the others stay
+        if not params:
+            return
         (beta1, beta2), mu = group["betas"], group["weight_decay"]
         grads = []
         for theta in params:

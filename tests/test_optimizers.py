@@ -262,6 +262,32 @@ def test_parameters_without_grad_are_skipped(case):
         assert len(inner.state[b]) == 0
 
 
+@pytest.mark.parametrize("case", REF_CASES, ids=lambda c: c.id)
+def test_intermittent_gradients_equal_reference(case):
+    """A parameter whose gradient is None on a step (a frozen layer, an unused branch) is left
+    alone on that step, state and step count included, as in the reference; on some steps a whole
+    group has no gradient at all."""
+    trajs = []
+    for factory in (None, case.reference):
+        params, opt, loss = build(case, factory, torch.float64)
+        traj = []
+        for k in range(30):
+            opt.zero_grad()
+            loss().backward()
+            for i, period, phase in [(0, 3, 1), (1, 4, 2), (2, 5, 3)]:
+                if k % period == phase:       # group 1 empty at k = 10, 22; group 2 at k = 3, 8, ...
+                    params[i].grad = None
+            opt.step()
+            traj.append([p.detach().clone() for p in params])
+        trajs.append(traj)
+    assert_close_traj(*trajs, torch.float64)
+    ours = trajs[0]
+    for k, idle in [(10, (0, 1)), (3, (2,))]:          # the steps where a group had no gradient
+        assert all(torch.equal(ours[k][i], ours[k - 1][i]) for i in idle)
+        moved = [i for i in range(3) if i not in idle]
+        assert all(not torch.equal(ours[k][i], ours[k - 1][i]) for i in moved)
+
+
 @pytest.mark.parametrize("case", REF_CASES[::3], ids=lambda c: c.id)
 def test_torch_step_lr_drives_an_optlib_optimiser(case):
     trajs = []

@@ -139,6 +139,32 @@ def test_equals_algorithm_1(g1, g2, switches):
         assert opt.param_groups[0]["switch_step"] != opt.param_groups[1]["switch_step"]
 
 
+def test_a_group_without_gradients_skips_the_step():
+    """On a step where none of a group's parameters has a gradient the group does not move and
+    its step count k does not advance: Algorithm 1 run on the steps the group did take."""
+    skipped = {3, 4, 17, 40, 41, 42, 90}
+    params, loss = torch_problem()
+    opt = optlib.SWATS([{"params": params[:1], **G1}, {"params": params[1:], **G2}])
+    alg = [NumpySWATS(**G1), NumpySWATS(**G2)]
+    w1, w2 = np.zeros(5), np.zeros((3, 1))
+    for k in range(STEPS):
+        opt.zero_grad()
+        loss(k).backward()
+        g_1, g_2 = np_grads(w1, w2, k)
+        [w1] = alg[0].step([w1], [g_1])
+        if k in skipped:
+            params[1].grad = None
+        else:
+            [w2] = alg[1].step([w2], [g_2])
+        opt.step()
+        for x, y in zip(params, [w1, w2]):
+            np.testing.assert_allclose(x.detach().numpy(), y, rtol=1e-12, atol=1e-14,
+                                       err_msg=f"step {k + 1}")
+    assert opt.param_groups[0]["group_step"] == STEPS
+    assert opt.param_groups[1]["group_step"] == STEPS - len(skipped) == alg[1].k
+    assert opt.param_groups[1]["phase"] == alg[1].phase == "sgd"
+
+
 def test_the_projection_is_over_the_whole_group():
     """One group holding both tensors switches where Algorithm 1 on the joined vector does."""
     params, loss = torch_problem()
