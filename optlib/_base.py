@@ -175,8 +175,8 @@ class Optimizer(torch.optim.Optimizer):
         return loss
 
     # A group step receives all of the group's parameters and leaves those without a gradient
-    # alone (one look at ``p.grad`` per parameter: a separate filtering pass cost SGD 3 % of its
-    # step). The default: one parameter at a time, state created lazily.
+    # alone: one look at ``p.grad`` per parameter (a separate filtering pass cost SGD about 2 %
+    # of its step). The default: one parameter at a time, state created lazily.
     def _step_group(self, group: dict, params: list[torch.Tensor]) -> None:
         maximize = group.get("maximize", False)
         for p in params:
