@@ -17,7 +17,7 @@ import torch
 
 import optlib
 from cases import CLASS_CASES, OPTIMIZER_CASES
-from test_optimizers import groups, make_loss, make_params
+from test_optimizers import groups, make_loss, make_params, run
 from test_schedules import SCHEDULE_CASES
 
 BEFORE, AFTER = 23, 15        # 23 is not a multiple of any Lookahead k in the table (5, 3, 6)
@@ -29,18 +29,6 @@ def _roundtrip(obj):
     torch.save(obj, buf)
     buf.seek(0)
     return torch.load(buf, weights_only=True)
-
-
-def _steps(opt, params, loss, n, sched=None):
-    out = []
-    for _ in range(n):
-        opt.zero_grad()
-        loss().backward()
-        opt.step()
-        if sched is not None:
-            sched.step()
-        out.append([p.detach().clone() for p in params])
-    return out
 
 
 def _assert_equal(straight, resumed):
@@ -65,12 +53,12 @@ def _resume(make_opt, make_sched, dtype, before=BEFORE, after=AFTER, check_point
     opt = make_opt(params)
     sched = make_sched(opt) if make_sched else None
     loss = make_loss(params)
-    _steps(opt, params, loss, before, sched)
+    run(opt, params, loss, before, sched)
     if check_point:
         _check_interesting_point(opt)
     ckpt = _roundtrip({"params": [p.detach() for p in params], "optimizer": opt.state_dict(),
                        "scheduler": sched.state_dict() if sched else None})
-    straight = _steps(opt, params, loss, after, sched)
+    straight = run(opt, params, loss, after, sched)
 
     params2 = make_params(dtype, seed=7)            # fresh tensors, other values
     opt2 = make_opt(params2)
@@ -81,7 +69,7 @@ def _resume(make_opt, make_sched, dtype, before=BEFORE, after=AFTER, check_point
     opt2.load_state_dict(ckpt["optimizer"])      # (after building the scheduler, as torch asks)
     if sched2 is not None:
         sched2.load_state_dict(ckpt["scheduler"])
-    resumed = _steps(opt2, params2, make_loss(params2), after, sched2)
+    resumed = run(opt2, params2, make_loss(params2), after, sched2)
     assert not torch.equal(straight[0][0], straight[-1][0]), "nothing moved after the resume"
     for g, g2 in zip(opt.param_groups, opt2.param_groups):   # hyper-parameters a scheduler moves
         assert {k: v for k, v in g.items() if k != "params"} == \
