@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from numbers import Integral, Real
 
+import matplotlib
 import matplotlib.pyplot as plt
+import matplotlib.text
 import numpy as np
 
-__all__ = ["contour", "trajectories", "loss_curves", "style"]
+__all__ = ["contour", "trajectories", "loss_curves", "style", "display_scale",
+           "legibility_problems"]
 
 #: One colour per optimiser, so that a reader can follow an optimiser from figure to figure.
 COLORS = {
@@ -23,13 +26,64 @@ COLORS = {
 }
 
 
+#: Width in CSS pixels that a figure gets on a phone: the content column of the book's theme on a
+#: 390-px-wide screen (measured in headless Chromium). Figures are checked against it.
+PHONE_PX = 342
+#: The smallest text size, in points at display size, that a figure may show on that phone.
+MIN_PT = 10.0
+#: Width of one figure panel, in inches. Multi-panel figures stack their panels in one column of
+#: this width, so that every panel keeps its size on a phone.
+PANEL_WIDTH = 4.0
+#: Size of every text of a figure (labels, ticks, legends, titles), in points.
+FONT_PT = 12
+
+
 def style() -> None:
-    """The book's matplotlib defaults: small figures, readable fonts, no clutter."""
+    """The book's matplotlib defaults: panels 4 in wide, 12-pt text everywhere, no clutter.
+
+    The notebooks show figures as PNG at twice ``figure.dpi`` (the inline backend's "retina"
+    format, set up by :func:`optlib.book.setup`), i.e. 200 dpi, displayed ``figure.dpi`` CSS
+    pixels per inch: 400 px per panel, narrowed to :data:`PHONE_PX` on a phone, where 12-pt text
+    still shows at more than :data:`MIN_PT` (see :func:`legibility_problems`).
+    """
     plt.rcParams.update({
-        "figure.figsize": (6.4, 3.8), "figure.dpi": 100, "axes.spines.top": False,
-        "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3, "legend.frameon": False,
-        "font.size": 10, "svg.hashsalt": "optlib",
+        "figure.figsize": (PANEL_WIDTH, 2.9), "figure.dpi": 100, "savefig.dpi": 200,
+        "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
+        "grid.alpha": 0.3, "legend.frameon": False, "svg.hashsalt": "optlib",
+        "font.size": FONT_PT, "axes.titlesize": FONT_PT, "axes.labelsize": FONT_PT,
+        "xtick.labelsize": FONT_PT, "ytick.labelsize": FONT_PT, "legend.fontsize": FONT_PT,
+        "legend.title_fontsize": FONT_PT, "figure.titlesize": FONT_PT,
     })
+
+
+def display_scale(fig, display_px: float = PHONE_PX) -> float:
+    """Points shown on a screen ``display_px`` CSS pixels wide per point of text in ``fig``.
+
+    A figure is displayed ``fig.dpi`` CSS pixels per inch (its width in the page is its width in
+    pixels at ``fig.dpi``, the tight bounding box included), shrunk to fit ``display_px``. A CSS
+    point is 96/72 CSS pixels, so one point of text shows as ``fig.dpi / 96`` points times the
+    shrink factor.
+    """
+    renderer = fig.canvas.get_renderer()
+    width_px = fig.get_tightbbox(renderer).width * fig.dpi
+    return min(1.0, display_px / width_px) * fig.dpi / 96
+
+
+def legibility_problems(fig, display_px: float = PHONE_PX, min_pt: float = MIN_PT) -> list[str]:
+    """Every visible, non-empty text of ``fig`` that would show smaller than ``min_pt`` points
+    on a screen ``display_px`` CSS pixels wide (an empty list when all can be read)."""
+    scale = display_scale(fig, display_px)
+    problems = []
+    for text in fig.findobj(matplotlib.text.Text):
+        label = text.get_text().strip()
+        if not label or not text.get_visible():
+            continue
+        shown = text.get_fontsize() * scale
+        if shown < min_pt - 1e-9:
+            problems.append(f"{label[:40]!r} is {text.get_fontsize():g} pt and shows at "
+                            f"{shown:.1f} pt on a {display_px:g}-px-wide screen "
+                            f"(at least {min_pt:g} pt wanted)")
+    return list(dict.fromkeys(problems))
 
 
 def _ax(ax):
@@ -108,7 +162,7 @@ def trajectories(paths: dict, ax=None, minimiser=None, markevery: int | None = N
     ax.plot(first[0, 0], first[0, 1], "ks", ms=5, label="start")
     if minimiser is not None:
         ax.plot(*minimiser, "k*", ms=10, label="minimum")
-    ax.legend(loc="best", fontsize=8)
+    ax.legend(loc="best")
     return ax
 
 
@@ -127,7 +181,7 @@ def loss_curves(curves: dict, ax=None, xlabel: str = "step", ylabel: str = "loss
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.legend(fontsize=8)
+    ax.legend()
     return ax
 
 
@@ -162,7 +216,7 @@ def timeline(events, ax=None, color: str = "tab:blue", min_gap: float = 0.2):
         ax.plot([year, year, tx], [0, 0.45 * h, 0.8 * h], color=color, lw=0.8)
         ax.plot(year, 0, "o", color=color, ms=5)
         ax.text(tx, 0.85 * h, f"{label}\n{year}" if h > 0 else f"{year}\n{label}", ha="center",
-                va="bottom" if h > 0 else "top", fontsize=8)
+                va="bottom" if h > 0 else "top")
     ax.set_ylim(-2.2, 2.2)
     ax.set_xlim(min(lo, text_x.min() - 0.05 * span), max(hi, text_x.max() + 0.05 * span))
     ax.set_yticks([])
@@ -174,7 +228,7 @@ def timeline(events, ax=None, color: str = "tab:blue", min_gap: float = 0.2):
 
 
 def animate_trajectories(f, window, paths: dict, frames: int = 40, minimiser=None,
-                         figsize=(4.0, 2.6), dpi: int = 60, interval: int = 120, levels: int = 30):
+                         figsize=(PANEL_WIDTH, 3.0), dpi: int = 100, interval: int = 120, levels: int = 30):
     """A ``FuncAnimation`` that draws the paths (name -> (steps + 1, 2) array) growing over time.
 
     The paths are shown at ``frames`` evenly spaced steps. The figure is closed before returning,
@@ -200,8 +254,8 @@ def animate_trajectories(f, window, paths: dict, frames: int = 40, minimiser=Non
     ax.plot(first[0, 0], first[0, 1], "ks", ms=4)
     if minimiser is not None:
         ax.plot(*minimiser, "k*", ms=8)
-    ax.legend(loc="upper right", fontsize=6)
-    title = ax.set_title("", fontsize=8)
+    ax.legend(loc="upper right")
+    title = ax.set_title("")
     fig.tight_layout()
 
     def draw(k):
