@@ -15,8 +15,17 @@ not go to that server is blocked, recorded, and fails the page that made it. A p
 * math that MathJax did not render: every Sphinx ``.math`` element must hold an ``mjx-container``,
   and no TeX error (``mjx-merror``) may appear.
 
-A full-page screenshot of every page is written to ``_build/screenshots/`` for review.
-The last tests feed the checker a deliberately broken page, so that each check is seen to fail.
+Every page is opened twice: on a desktop (1280 px wide) and on a phone (390 px wide). On the phone
+the page must not scroll sideways, and every figure must fill at least 90 % of the text column.
+There is no list of tolerated console errors: any error fails the page.
+
+The navigation is driven as a reader drives it: at 390, 800 and 1366 px the menu button must move
+the sidebar (open it on a narrow screen, hide it on a wide one) and back, and on a phone a chapter
+must be reachable through it. Each width shows exactly one search control, and search results
+quote the chapter, not the page's toolbar.
+
+A full-page screenshot of every page at both widths is written to ``_build/screenshots/``. The last
+tests feed the checker deliberately broken pages, so that each check is seen to fail.
 
 Environment: ``SITE_DIR`` (default ``_build/html``), ``SCREENSHOT_DIR`` (default
 ``_build/screenshots``), ``CHROMIUM`` (default ``/usr/bin/chromium``).
@@ -60,14 +69,13 @@ CHROMIUM_ARGS = [
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
 VIEWPORT = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+#: Widths (px) at which a page is checked, with the name used for its screenshot folder.
+WIDTHS = {"desktop": VIEWPORT, "phone": PHONE}
+#: On a phone, a figure must be at least this fraction of the text column wide.
+MIN_FIGURE_FRACTION = 0.9
 MATHJAX_WAIT_MS = 10_000
 IMAGE_WAIT_MS = 10_000
-
-# Exceptions that the pinned toolchain itself throws on every page, harmless, and not ours to fix:
-# sphinx-thebe 0.3.1 registers its inline `const THEBE_JS_URL = ...` script with app.add_js_file,
-# and under Sphinx 7.4 that script lands twice in every page; the second copy throws. Thebe (live
-# code) is switched off in _config.yml, and the first copy has already defined the constants.
-KNOWN_UPSTREAM_EXCEPTIONS = {"Identifier 'THEBE_JS_URL' has already been declared"}
 
 META_REFRESH = re.compile(r"""<meta[^>]+http-equiv=["']?refresh""", re.IGNORECASE)
 
@@ -179,6 +187,21 @@ async ([mathjaxWaitMs, imageWaitMs]) => {
   out.imageCount = imgs.length;
   out.links = Array.from(document.querySelectorAll('a[href], link[rel=next][href], link[rel=prev][href]'))
     .map((a) => [a.getAttribute('href'), a.href]);
+  // Layout: how far the page scrolls sideways, and each figure's width against the text column.
+  out.pageWidth = document.documentElement.scrollWidth;
+  out.viewportWidth = window.innerWidth;
+  const article = document.querySelector('article.bd-article') || document.querySelector('article');
+  out.figures = [];
+  if (article) {
+    const cs = getComputedStyle(article);
+    const column = article.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+    out.columnWidth = column;
+    const figs = article.querySelectorAll('figure img, .cell_output img, .animation img');
+    for (const img of new Set(figs)) {
+      if (img.closest('.pasted-inline')) continue;
+      out.figures.push([img.getAttribute('src').slice(0, 60), img.getBoundingClientRect().width]);
+    }
+  }
   return out;
 }
 """
@@ -236,13 +259,15 @@ class SiteChecker:
                 page.wait_for_load_state("load")
         raise AssertionError(f"{page.url} keeps navigating away")
 
-    def inspect(self, rel: str, screenshot: Path | None = None) -> tuple[list[str], dict]:
-        """Open page ``rel``; return (problems, facts), where facts counts what was checked."""
+    def inspect(self, rel: str, screenshot: Path | None = None,
+                viewport: dict = VIEWPORT) -> tuple[list[str], dict]:
+        """Open page ``rel`` at ``viewport``; return (problems, facts), where facts counts what
+        was checked. On a narrow viewport (below 600 px) the layout is checked too."""
         problems: list[str] = []
         self.external.clear()
         # A fresh context per page: empty storage and cache, as for a reader's first visit (the
         # theme, for one, behaves differently once it has stored a choice in localStorage).
-        context = self.browser.new_context(viewport=VIEWPORT, service_workers="block")
+        context = self.browser.new_context(viewport=viewport, service_workers="block")
         context.route("**/*", self._route)
         page = context.new_page()
 
@@ -261,8 +286,7 @@ class SiteChecker:
                 problems.append(f"request failed: {request.url} ({request.failure})")
 
         def on_page_error(exc):
-            if str(exc) not in KNOWN_UPSTREAM_EXCEPTIONS:
-                problems.append(f"uncaught exception: {exc}")
+            problems.append(f"uncaught exception: {exc}")
 
         page.on("console", on_console)
         page.on("pageerror", on_page_error)
@@ -296,8 +320,24 @@ class SiteChecker:
                 problems.append(problem)
         for url in dict.fromkeys(self.external):
             problems.append(f"request to outside the site (blocked): {url}")
+        if viewport["width"] < 600:
+            problems += layout_problems(facts)
         counts = {k: facts[k] for k in ("mathCount", "imageCount")} | {"links": len(seen)}
         return problems, counts
+
+
+def layout_problems(facts: dict) -> list[str]:
+    """What a phone reader would suffer: sideways scrolling, figures narrower than the column."""
+    problems = []
+    if facts["pageWidth"] > facts["viewportWidth"]:
+        problems.append(f"the page scrolls sideways: {facts['pageWidth']} px of content in a "
+                        f"{facts['viewportWidth']}-px-wide screen")
+    column = facts.get("columnWidth") or 0
+    for src, width in facts["figures"]:
+        if column and width < MIN_FIGURE_FRACTION * column - 0.5:
+            problems.append(f"figure {src!r} is {width:.0f} px wide in a {column:.0f}-px column "
+                            f"(at least {MIN_FIGURE_FRACTION:.0%} wanted)")
+    return problems
 
 
 # --- fixtures ------------------------------------------------------------------------------------
@@ -350,12 +390,118 @@ def test_mathjax_is_vendored():
         assert "_static/mathjax/tex-mml-chtml.js" in html, f"{rel} does not load the vendored MathJax"
 
 
+@pytest.mark.parametrize("device", WIDTHS)
 @pytest.mark.parametrize("rel", PAGES)
-def test_page(site, rel):
-    shot = SHOTS / (rel.removesuffix(".html").replace("/", "__") + ".png")
-    problems, counts = site.inspect(rel, screenshot=shot)
-    print(f"{rel}: {counts}")
+def test_page(site, rel, device):
+    shot = SHOTS / device / (rel.removesuffix(".html").replace("/", "__") + ".png")
+    problems, counts = site.inspect(rel, screenshot=shot, viewport=WIDTHS[device])
+    print(f"{rel} ({device}): {counts}")
     assert not problems, f"{rel}: {len(problems)} problem(s)\n  " + "\n  ".join(problems)
+
+
+def test_no_page_loads_thebe():
+    """Live code (thebe) is off: no page may load its scripts or carry its Binder configuration."""
+    for rel in PAGES:
+        html = (SITE / rel).read_text(encoding="utf-8").lower()
+        assert "thebe" not in html, f"{rel} still loads thebe"
+
+
+# --- navigation, driven by clicks ----------------------------------------------------------------
+
+NAV_PAGES = ["book/intro.html", "book/part1/05_amsgrad.html"]
+NAV_WIDTHS = [390, 800, 1366]
+
+
+def _sidebar_box(page) -> tuple[float, float] | None:
+    """Left edge and width of the primary sidebar, or None when it is not displayed at all."""
+    box = page.locator(".bd-sidebar-primary").first.bounding_box()
+    return None if box is None else (round(box["x"]), round(box["width"]))
+
+
+def _sidebar_shown(page) -> bool:
+    box = _sidebar_box(page)
+    return box is not None and box[0] + box[1] > 20 and box[0] > -5
+
+
+def _open_page(browser, site, rel, width):
+    context = browser.new_context(viewport={"width": width, "height": 850},
+                                  service_workers="block")
+    context.route("**/*", site._route)
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(site.base_url + rel, wait_until="load")
+    page.wait_for_timeout(300)
+    return context, page, errors
+
+
+def _menu_button(page):
+    buttons = page.locator(".primary-toggle:visible")
+    assert buttons.count() == 1, f"{buttons.count()} visible menu buttons (1 wanted)"
+    return buttons.first
+
+
+@pytest.mark.parametrize("width", NAV_WIDTHS)
+@pytest.mark.parametrize("rel", NAV_PAGES)
+def test_menu_button_moves_the_sidebar(browser, site, rel, width):
+    context, page, errors = _open_page(browser, site, rel, width)
+    try:
+        shown = _sidebar_shown(page)
+        # A wide screen shows the sidebar from the start; a narrow one keeps it off-screen.
+        assert shown == (width >= 1200), f"sidebar shown={shown} before any click at {width} px"
+        _menu_button(page).click()
+        page.wait_for_timeout(600)
+        assert _sidebar_shown(page) != shown, f"the menu button did not move the sidebar ({width} px)"
+        if shown:                                   # hidden now: the same button brings it back
+            _menu_button(page).click()
+        else:                                       # an overlay now: a click beside it closes it
+            page.mouse.click(width - 10, 400)
+        page.wait_for_timeout(600)
+        assert _sidebar_shown(page) == shown, f"the sidebar did not go back ({width} px)"
+        assert not errors, f"console errors: {errors}"
+    finally:
+        context.close()
+
+
+def test_a_phone_reader_reaches_a_chapter_through_the_menu(browser, site):
+    context, page, errors = _open_page(browser, site, "book/intro.html", 390)
+    try:
+        _menu_button(page).click()
+        page.wait_for_timeout(600)
+        link = page.locator(".bd-sidebar-primary a", has_text="AMSGrad").first
+        link.click()
+        page.wait_for_load_state("load")
+        assert page.url.endswith("05_amsgrad.html"), page.url
+        assert not errors, f"console errors: {errors}"
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", NAV_WIDTHS)
+def test_one_search_control_per_width(browser, site, width):
+    context, page, _ = _open_page(browser, site, "book/part1/05_amsgrad.html", width)
+    try:
+        visible = page.locator(".search-button__button:visible, form.bd-search:visible")
+        assert visible.count() == 1, f"{visible.count()} search controls shown at {width} px"
+    finally:
+        context.close()
+
+
+def test_search_excerpts_quote_the_chapter_not_the_toolbar(browser, site):
+    context, page, errors = _open_page(browser, site, "search.html?q=AMSGrad", 1280)
+    try:
+        page.wait_for_selector("ul.search li p.context", timeout=15_000)
+        page.wait_for_timeout(500)
+        excerpts = page.locator("ul.search li p.context").all_inner_texts()
+        assert excerpts, "no search results for AMSGrad"
+        toolbar = (".ipynb", ".pdf", "Contents")
+        bad = [e[:80] for e in excerpts if any(t in e[:60] for t in toolbar)]
+        assert not bad, f"excerpts that quote the toolbar: {bad}"
+        assert any("AMSGrad" in e for e in excerpts), excerpts
+        assert not errors, f"console errors: {errors}"
+    finally:
+        context.close()
 
 
 # --- the checker itself, on pages made to fail -------------------------------------------------
@@ -372,6 +518,8 @@ BAD_PAGE = r"""<!doctype html><html><head><meta charset="utf-8"><title>bad</titl
 <img src="http://offline-check.invalid/pixel.png" alt="external">
 <span class="math notranslate nohighlight">\(x^2\)</span>
 <script>console.error("deliberate console error");</script>
+<article class="bd-article"><figure><img src="dot.svg" alt="narrow" style="width:40px"></figure>
+<div style="width:900px">too wide for a phone</div></article>
 </body></html>
 """
 
@@ -411,5 +559,13 @@ def test_checker_catches_every_kind_of_defect(toy_site):
         "MathJax did not start",
         "math not rendered: '\\\\(x^2\\\\)'",
     ]
+    missing = [e for e in expected if e not in text]
+    assert not missing, f"the checker missed {missing}; it reported:\n{text}"
+
+
+def test_checker_catches_phone_layout_defects(toy_site):
+    problems, _ = toy_site.inspect("bad.html", viewport=PHONE)
+    text = "\n".join(problems)
+    expected = ["the page scrolls sideways", "figure 'dot.svg' is 40 px wide"]
     missing = [e for e in expected if e not in text]
     assert not missing, f"the checker missed {missing}; it reported:\n{text}"
