@@ -192,6 +192,12 @@ async ([mathjaxWaitMs, imageWaitMs]) => {
   out.viewportWidth = window.innerWidth;
   const article = document.querySelector('article.bd-article') || document.querySelector('article');
   out.figures = [];
+  // Equation numbers drawn over their equation (boxes that intersect).
+  const meet = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  out.eqnoOverlaps = Array.from(document.querySelectorAll('div.math')).filter((div) => {
+    const no = div.querySelector('span.eqno'), eq = div.querySelector('mjx-container');
+    return no && eq && meet(no.getBoundingClientRect(), eq.getBoundingClientRect());
+  }).map((div) => div.querySelector('span.eqno').textContent.trim());
   if (article) {
     const cs = getComputedStyle(article);
     const column = article.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
@@ -332,6 +338,8 @@ def layout_problems(facts: dict) -> list[str]:
     if facts["pageWidth"] > facts["viewportWidth"]:
         problems.append(f"the page scrolls sideways: {facts['pageWidth']} px of content in a "
                         f"{facts['viewportWidth']}-px-wide screen")
+    for number in facts["eqnoOverlaps"]:
+        problems.append(f"equation number {number} is drawn over its equation")
     column = facts.get("columnWidth") or 0
     for src, width in facts["figures"]:
         if column and width < MIN_FIGURE_FRACTION * column - 0.5:
@@ -520,6 +528,8 @@ BAD_PAGE = r"""<!doctype html><html><head><meta charset="utf-8"><title>bad</titl
 <script>console.error("deliberate console error");</script>
 <article class="bd-article"><figure><img src="dot.svg" alt="narrow" style="width:40px"></figure>
 <div style="width:900px">too wide for a phone</div></article>
+<div class="math" style="position:relative"><span class="eqno" style="position:absolute">(9.9)</span>
+<mjx-container style="display:block">an equation under its number</mjx-container></div>
 </body></html>
 """
 
@@ -566,6 +576,7 @@ def test_checker_catches_every_kind_of_defect(toy_site):
 def test_checker_catches_phone_layout_defects(toy_site):
     problems, _ = toy_site.inspect("bad.html", viewport=PHONE)
     text = "\n".join(problems)
-    expected = ["the page scrolls sideways", "figure 'dot.svg' is 40 px wide"]
+    expected = ["the page scrolls sideways", "figure 'dot.svg' is 40 px wide",
+                "equation number (9.9) is drawn over its equation"]
     missing = [e for e in expected if e not in text]
     assert not missing, f"the checker missed {missing}; it reported:\n{text}"
