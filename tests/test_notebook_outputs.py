@@ -35,7 +35,7 @@ PATH_PATTERNS = [
     _START + r"/(?:work|home|root|tmp|Users|mnt|opt|srv|var/folders|private/var)/\S*",
     _START + r"/usr/(?:local/)?lib/\S*",
     r"(?<![\w])[A-Za-z]:\\(?:Users|Documents and Settings|ProgramData|Windows)\\\S*",
-    r"\S*(?:site-packages|dist-packages)\S*",
+    r"(?<!\S)\S*(?:site-packages|dist-packages)\S*",  # from a word's start only: linear time
     r"(?<![\w])~/\S+",
     r"file://\S+",
 ]
@@ -81,8 +81,14 @@ PATTERNS = [
 ]
 
 
+# Images embedded in HTML (an animation's frames): base64, not text a reader sees, and long
+# runs without whitespace that would only slow the patterns down.
+DATA_URI = re.compile(r"data:image/[\w.+-]+;base64,[A-Za-z0-9+/=\\\n-]+")
+
+
 def find_private(text: str) -> list[str]:
     """Every piece of ``text`` that looks like a machine path, an identity or a secret."""
+    text = DATA_URI.sub("data:image;base64,...", text)
     hits = []
     for pattern in PATTERNS:
         hits += [m.group(0)[:80] for m in pattern.finditer(text)]
@@ -252,3 +258,10 @@ def test_identity_patterns_skip_generic_names():
     assert any(p.search("ran on alice-laptop today") for p in patterns)
     assert any(p.search("user jovyan") for p in patterns)
     assert not any(p.search("alice-laptops and jovyans") for p in patterns)
+
+
+def test_embedded_images_are_skipped_but_text_around_them_is_scanned():
+    frame = "data:image/jpeg;base64," + "QUJD/home/x" * 5000 + "=="
+    assert find_private(f'<img src="{frame}">') == []
+    hits = find_private(f'<img src="{frame}"> saved to /home/alice/run.log')
+    assert hits == ["/home/alice/run.log"]
