@@ -6,18 +6,68 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test lab clean determinism bench site-test
+.PHONY: book test lab clean determinism bench site-test chapters archive-check
 
-# (Re)create the virtual environment whenever requirements.txt is newer than the last install.
-$(STAMP): requirements.txt
+.PHONY: lock lock-check unlocked
+
+# requirements.in lists the direct dependencies; requirements.lock (pip-tools) pins every
+# package with hashes. Same command as in the lock's header: `make lock` runs it.
+LOCK_COMMAND := pip-compile --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links --output-file=requirements.lock requirements.in
+# Exactly the lock (no resolver, hashes required), then optlib built by the lock's setuptools.
+# $(1) is the python of the virtual environment to install into.
+install_lock = $(1) -m pip install --quiet --require-hashes --no-deps -r requirements.lock \
+	&& $(1) -m pip install --quiet --no-deps --no-build-isolation -e . \
+	&& $(1) -m pip check
+
+# (Re)create the virtual environment whenever the lock or pyproject.toml is newer than the last
+# install. check_lock.py first: a package of requirements.in missing from the lock fails by name.
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) scripts/check_lock.py --inputs
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(call install_lock,$(BIN)/python)
+	touch $(STAMP)
+
+## make lock: regenerate requirements.lock from requirements.in (after editing requirements.in)
+# Not after $(STAMP), which refuses a lock that lacks a new input: pip-compile comes from the lock.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/pip-compile || { $(call install_lock,$(BIN)/python); }
+	$(BIN)/$(LOCK_COMMAND)
+	{ printf '%s\n' \
+	  '# The whole environment of the book, for Linux x86-64 and CPython 3.11: every package that' \
+	  '# `make` installs, with hashes. Generated from requirements.in by pip-tools (command below);' \
+	  '# do not edit by hand: edit requirements.in, then run `make lock`.'; \
+	  cat requirements.lock; } > requirements.lock.tmp
+	mv requirements.lock.tmp requirements.lock
+	$(PYTHON) scripts/check_lock.py --inputs
+
+## make lock-check: a fresh venv from the lock, .venv and the lock pin the same versions
+lock-check: $(STAMP)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	echo "make lock-check: installing requirements.lock into a fresh venv in $$tmp" && \
+	$(PYTHON) -m venv "$$tmp/venv" && \
+	$(call install_lock,"$$tmp/venv/bin/python") && \
+	"$$tmp/venv/bin/python" -m pip freeze --all --exclude-editable > "$$tmp/fresh.txt" && \
+	$(BIN)/python -m pip freeze --all --exclude-editable > "$$tmp/venv.txt" && \
+	$(PYTHON) scripts/check_lock.py --freeze "$$tmp/fresh.txt" && \
+	$(PYTHON) scripts/check_lock.py --freeze "$$tmp/venv.txt" && \
+	diff -u "$$tmp/venv.txt" "$$tmp/fresh.txt" && \
+	echo "make lock-check: a fresh venv, .venv and requirements.lock agree" \
+	  "($$(wc -l < "$$tmp/fresh.txt") packages)"
+
+## make unlocked: off Linux x86-64 / CPython 3.11: requirements.in without the lock
+unlocked:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements.in
+	$(BIN)/python -m pip install --quiet -e .
 	$(BIN)/python -m pip check
 	touch $(STAMP)
 
 ## make book: build the site into _build/html (notebooks are rendered with their committed outputs)
 book: $(STAMP)
 	$(BIN)/jupyter-book build . --builder html $(BOOKFLAGS)
+	$(BIN)/python scripts/make_archive.py --out $(ARCHIVE)
 	@echo "Open _build/html/index.html in a browser."
 
 ## make test: optlib's unit tests and strict nbval over every chapter
@@ -33,9 +83,66 @@ site-test: book
 	bash scripts/ensure_chromium.sh
 	$(BIN)/python -m pytest site_tests $(SITE_TEST_ARGS)
 
+.PHONY: pdf
+PDF_NAME  := optimization-for-deep-learning
+PDF_TMP   := _build/.latex-tmp
+PDFFLAGS  ?= -W -n --keep-going
+
+## make pdf: the whole book as one PDF in _build/pdf (XeLaTeX, checked by check_pdf.py)
+# Installs Debian's TeX packages when missing (scripts/ensure_tex.sh). The LaTeX is built
+# in $(PDF_TMP), removed in every case; the PDF is moved into _build/pdf (and copied to
+# _build/html, where the site links to it) only after scripts/check_pdf.py passed. The
+# PDF of an earlier build is removed first, so a failed build leaves none behind.
+pdf: $(STAMP)
+	bash scripts/ensure_tex.sh
+	@set -eu; tmp="$(PDF_TMP)"; tex="$(PDF_TMP)/_build/latex/$(PDF_NAME)"; \
+	rm -rf "$$tmp" _build/pdf/$(PDF_NAME).pdf _build/html/$(PDF_NAME).pdf; \
+	trap 'rm -rf "$$tmp"' EXIT; mkdir -p "$$tmp"; \
+	echo "make pdf: LaTeX sources into $$tmp"; \
+	$(BIN)/jupyter-book build . --builder latex --path-output "$$tmp" $(PDFFLAGS) \
+	  > "$$tmp/jupyter-book.log" 2>&1 || { cat "$$tmp/jupyter-book.log" >&2; \
+	  echo "make pdf: the LaTeX build failed (above)" >&2; exit 1; }; \
+	echo "make pdf: running latexmk (XeLaTeX)"; \
+	$(MAKE) --no-print-directory -C "$$tmp/_build/latex" all-pdf LATEXMKOPTS=-silent \
+	  LATEXOPTS="-interaction=nonstopmode -halt-on-error" >/dev/null 2>&1 \
+	  || { tail -n 40 "$$tex.log" >&2 || true; \
+	  echo "make pdf: latexmk failed (end of the LaTeX log above)" >&2; exit 1; }; \
+	$(BIN)/python scripts/check_pdf.py "$$tex.pdf" --tex "$$tex.tex" --log "$$tex.log"; \
+	mkdir -p _build/pdf; \
+	mv -f "$$tex.pdf" _build/pdf/$(PDF_NAME).pdf; \
+	if [ -d _build/html ]; then \
+	  cp _build/pdf/$(PDF_NAME).pdf _build/html/.$(PDF_NAME).pdf.part; \
+	  mv -f _build/html/.$(PDF_NAME).pdf.part _build/html/$(PDF_NAME).pdf; \
+	fi; \
+	pdf=_build/pdf/$(PDF_NAME).pdf; \
+	echo "make pdf: $$(pdfinfo "$$pdf" | sed -n 's/^Pages: *//p') pages," \
+	  "$$(du -h "$$pdf" | cut -f1): $$pdf"
+
 ## make lab: open the chapters in JupyterLab from the same environment
 lab: $(STAMP)
 	$(BIN)/jupyter lab book/
+
+## make chapters: run every chapter headless (into a temp folder, nothing written back)
+chapters: $(STAMP)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	for nb in book/part*/*.ipynb; do \
+	  echo "make chapters: running $$nb"; \
+	  $(BIN)/jupyter nbconvert --to notebook --execute --output-dir "$$tmp" \
+	    --log-level WARN "$$nb" \
+	    || { echo "make chapters: $$nb failed (error above)" >&2; exit 1; }; \
+	done && echo "make chapters: every chapter ran without error"
+
+# The take-home archive, written by `make book` (scripts/make_archive.py).
+ARCHIVE := _build/html/optimization-for-deep-learning.zip
+
+## make archive-check: unpack the archive in a temp folder and run `make chapters` there
+archive-check:
+	@test -f $(ARCHIVE) \
+	  || { echo "make archive-check: no $(ARCHIVE); run make book" >&2; exit 1; }
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(PYTHON) -m zipfile -e $(ARCHIVE) "$$tmp" && \
+	$(MAKE) -C "$$tmp/optimization-for-deep-learning" chapters PYTHON="$(PYTHON)" && \
+	echo "make archive-check: unpacked, installed from its lock, every chapter ran"
 
 ## make clean: remove the built site and caches (keeps .venv; `rm -rf .venv` to rebuild it)
 clean:
