@@ -1,0 +1,248 @@
+"""python -m optlab: every bad input gives one line naming the argument, exit status 2,
+and
+leaves the store as it was."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+pytest.importorskip("optuna")
+
+from optlab import cli  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    """A store holding one finished sweep (digits-logreg, 3 steps)."""
+    tmp_path = tmp_path_factory.mktemp("store")
+    url = f"sqlite:///{tmp_path}/s.db"
+    assert (
+        cli.main(
+            [
+                "sweep",
+                "digits-logreg",
+                "--optimizers",
+                "sgd",
+                "--lrs",
+                "0.1",
+                "--seeds",
+                "0",
+                "--steps",
+                "3",
+                "--storage",
+                url,
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    return url, tmp_path / "s.db"
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+SWEEP = [
+    "sweep",
+    "digits-logreg",
+    "--optimizers",
+    "sgd",
+    "--lrs",
+    "0.1",
+    "--seeds",
+    "0",
+    "--steps",
+    "3",
+]
+
+
+def _replace(args, flag, value):
+    args = list(args)
+    args[args.index(flag) + 1] = value
+    return args
+
+
+BAD = [
+    (["run", "nope", "--optimizer", "sgd", "--lr", "0.1", "--seed", "0"], "WORKLOAD"),
+    (
+        ["run", "digits-mlp", "--optimizer", "adamx", "--lr", "0.1", "--seed", "0"],
+        "--optimizer",
+    ),
+    (["run", "digits-mlp", "--optimizer", "sgd", "--lr", "0", "--seed", "0"], "--lr"),
+    (["run", "digits-mlp", "--optimizer", "sgd", "--lr", "-1", "--seed", "0"], "--lr"),
+    (["run", "digits-mlp", "--optimizer", "sgd", "--lr", "nan", "--seed", "0"], "--lr"),
+    (["run", "digits-mlp", "--optimizer", "sgd", "--lr", "inf", "--seed", "0"], "--lr"),
+    (
+        ["run", "digits-mlp", "--optimizer", "sgd", "--lr", "0.1", "--seed", "-1"],
+        "--seed",
+    ),
+    (
+        [
+            "run",
+            "digits-mlp",
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "0.1",
+            "--seed",
+            "0",
+            "--steps",
+            "-5",
+        ],
+        "--steps",
+    ),
+    (["run", "digits-mlp", "--optimizer", "sgd", "--lr", "x", "--seed", "0"], "--lr"),
+    (["run", "digits-mlp", "--lr", "0.1", "--seed", "0"], "--optimizer"),
+    (["sweep", "nope"] + SWEEP[2:], "WORKLOAD"),
+    (_replace(SWEEP, "--optimizers", "sgd,adamx"), "--optimizers"),
+    (_replace(SWEEP, "--optimizers", ","), "--optimizers"),
+    (_replace(SWEEP, "--lrs", "0.1,nan"), "--lrs"),
+    (_replace(SWEEP, "--lrs", "inf"), "--lrs"),
+    (_replace(SWEEP, "--lrs", "-0.1"), "--lrs"),
+    (_replace(SWEEP, "--lrs", "abc"), "--lrs"),
+    (_replace(SWEEP, "--lrs", ""), "--lrs"),
+    (_replace(SWEEP, "--seeds", ""), "--seeds"),
+    (_replace(SWEEP, "--seeds", "0,-2"), "--seeds"),
+    (_replace(SWEEP, "--steps", "-1"), "--steps"),
+    (_replace(SWEEP, "--steps", "4"), "--study"),  # incompatible budget
+    (SWEEP + ["--protocol", "--final-seeds", "3"], "--final-seeds"),
+    (["report", "--study", "nope"], "--study"),
+]
+
+
+@pytest.mark.parametrize(
+    "argv, arg",
+    BAD,
+    ids=[" ".join(b[0][:1] + [b[1]]) + str(i) for i, b in enumerate(BAD)],
+)
+def test_bad_input_one_line_exit_2_store_untouched(argv, arg, db, capsys):
+    url, path = db
+    before = _digest(path)
+    if argv[0] in ("sweep", "report"):
+        argv = argv + ["--storage", url]
+    assert cli.main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("optlab: error: ") and arg in lines[0]
+    assert _digest(path) == before
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://optlab@127.0.0.1:1/none",
+        "sqlite:////proc/optlab-none/x.db",
+        "not-a-url",
+    ],
+)
+def test_unreachable_storage_exit_2(url, capsys):
+    assert cli.main(SWEEP + ["--storage", url]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "--storage" in lines[0]
+
+
+def test_a_new_store_is_not_created_on_bad_input(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path}/new/none.db"
+    assert cli.main(_replace(SWEEP, "--lrs", "nan") + ["--storage", url]) == 2
+    assert not (tmp_path / "new").exists()
+
+
+def test_run_prints_one_json_line(capsys):
+    assert (
+        cli.main(
+            [
+                "run",
+                "digits-logreg",
+                "--optimizer",
+                "adam",
+                "--lr",
+                "0.01",
+                "--seed",
+                "0",
+                "--steps",
+                "3",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and json.loads(out[0])["config"]["optimizer"] == "adam"
+
+
+def test_workloads_lists_budgets(capsys):
+    assert cli.main(["workloads"]) == 0
+    out = capsys.readouterr().out
+    for name in (
+        "digits-logreg",
+        "digits-mlp",
+        "mnist-cnn",
+        "char-transformer",
+        "gan-2d",
+    ):
+        assert name in out
+
+
+def test_sweep_resume_and_report(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path}/s.db"
+    argv = _replace(SWEEP, "--lrs", "0.01,0.1") + ["--storage", url, "--no-progress"]
+    assert cli.main(argv) == 0
+    assert "2 grid points finished" in capsys.readouterr().out
+    assert (
+        cli.main(argv + ["--protocol", "--final-seeds", "10"]) == 0
+    )  # brackets, finals
+    out = capsys.readouterr().out
+    assert "budget 3 steps" in out
+    assert cli.main(["report", "--storage", url, "--out", str(tmp_path / "plots")]) == 0
+    out = capsys.readouterr().out
+    assert "budget 3 steps" in out and "sgd" in out
+    assert (tmp_path / "plots" / "digits-logreg.png").stat().st_size > 0
+
+
+def test_python_m_optlab_exit_status():
+    env = dict(
+        os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
+    )
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "optlab",
+            "run",
+            "digits-mlp",
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "nan",
+            "--seed",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr.strip().splitlines() == [
+        "optlab: error: --lr: lr must be a finite number > 0, got nan"
+    ]

