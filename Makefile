@@ -17,10 +17,10 @@ export ONEDNN_MAX_CPU_ISA ?= AVX2
 
 .PHONY: lock lock-check unlocked
 
-# requirements.in lists the direct dependencies; requirements.lock (pip-tools) pins every
+# requirements.txt lists the direct dependencies; requirements.lock (pip-tools) pins every
 # package with hashes. Same command as in the lock's header: `make lock` runs it.
 LOCK_COMMAND := pip-compile --generate-hashes --allow-unsafe --strip-extras \
-	--no-emit-index-url --no-emit-find-links --output-file=requirements.lock requirements.in
+	--no-emit-index-url --no-emit-find-links --output-file=requirements.lock requirements.txt
 # Exactly the lock (no resolver, hashes required), then optlib built by the lock's setuptools.
 # $(1) is the python of the virtual environment to install into.
 install_lock = $(1) -m pip install --quiet --require-hashes --no-deps -r requirements.lock \
@@ -28,14 +28,14 @@ install_lock = $(1) -m pip install --quiet --require-hashes --no-deps -r require
 	&& $(1) -m pip check
 
 # (Re)create the virtual environment whenever the lock or pyproject.toml is newer than the last
-# install. check_lock.py first: a package of requirements.in missing from the lock fails by name.
+# install. check_lock.py first: a package of requirements.txt missing from the lock fails by name.
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) scripts/check_lock.py --inputs
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(call install_lock,$(BIN)/python)
 	touch $(STAMP)
 
-## make lock: regenerate requirements.lock from requirements.in (after editing requirements.in)
+## make lock: regenerate requirements.lock from requirements.txt (after editing requirements.txt)
 # Not after $(STAMP), which refuses a lock that lacks a new input: pip-compile comes from the lock.
 lock:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,8 +43,8 @@ lock:
 	$(BIN)/$(LOCK_COMMAND)
 	{ printf '%s\n' \
 	  '# The whole environment of the book, for Linux x86-64 and CPython 3.11: every package that' \
-	  '# `make` installs, with hashes. Generated from requirements.in by pip-tools (command below);' \
-	  '# do not edit by hand: edit requirements.in, then run `make lock`.'; \
+	  '# `make` installs, with hashes. Generated from requirements.txt by pip-tools (command below);' \
+	  '# do not edit by hand: edit requirements.txt, then run `make lock`.'; \
 	  cat requirements.lock; } > requirements.lock.tmp
 	mv requirements.lock.tmp requirements.lock
 	$(PYTHON) scripts/check_lock.py --inputs
@@ -63,10 +63,10 @@ lock-check: $(STAMP)
 	echo "make lock-check: a fresh venv, .venv and requirements.lock agree" \
 	  "($$(wc -l < "$$tmp/fresh.txt") packages)"
 
-## make unlocked: off Linux x86-64 / CPython 3.11: requirements.in without the lock
+## make unlocked: off Linux x86-64 / CPython 3.11: requirements.txt without the lock
 unlocked:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -r requirements.in
+	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet -e .
 	$(BIN)/python -m pip check
 	touch $(STAMP)

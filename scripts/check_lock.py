@@ -1,11 +1,11 @@
-"""Check requirements.lock against requirements.in, or an environment against the lock.
+"""Check requirements.lock against requirements.txt, or an environment against the lock.
 
     python scripts/check_lock.py --inputs        # every direct dependency is pinned
     python scripts/check_lock.py --freeze FILE   # a `pip freeze --all` equals the lock
     pip freeze --all | python scripts/check_lock.py --freeze -
 
 ``make`` runs ``--inputs`` before it installs the lock, so that a package added to
-requirements.in without ``make lock`` fails with its name; ``make lock-check`` runs
+requirements.txt without ``make lock`` fails with its name; ``make lock-check`` runs
 ``--freeze`` on a fresh virtual environment and on .venv. Each problem is printed on
 one line; the exit status is 1 when there is any. Standard library only: this runs
 before the virtual environment exists.
@@ -44,7 +44,7 @@ def _read(path: Path | str) -> list[str]:
 
 
 def parse_inputs(
-    lines: list[str], source: str = "requirements.in"
+    lines: list[str], source: str = "requirements.txt"
 ) -> dict[str, str | None]:
     """Direct dependencies: normalised name -> the version after `==` (None: unpinned).
 
@@ -98,7 +98,7 @@ def same_version(wanted: str, pinned: str) -> bool:
 
 
 def check_inputs(wanted: dict[str, str | None], locked: dict[str, str],
-                 inputs: str = "requirements.in",
+                 inputs: str = "requirements.txt",
                  lock: str = "requirements.lock") -> list[str]:
     """Problems of a lock that does not cover its inputs."""
     problems = []
@@ -140,12 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--inputs", action="store_true",
-                      help="check that every package of requirements.in is pinned")
+                      help="check that every package of requirements.txt is pinned")
     mode.add_argument("--freeze", metavar="FILE_OR_-",
                       help="compare a `pip freeze --all` listing (file, - for stdin)")
     parser.add_argument("--in", dest="inputs_file",
-                        default=str(ROOT / "requirements.in"),
-                        help="the direct dependencies (default: requirements.in)")
+                        default=str(ROOT / "requirements.txt"),
+                        help="the direct dependencies (default: requirements.txt)")
     parser.add_argument("--lock", default=str(ROOT / "requirements.lock"),
                         help="the lock (default: requirements.lock)")
     args = parser.parse_args(argv)

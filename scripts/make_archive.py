@@ -26,7 +26,7 @@ FILES = (
     "book/part*/*.ipynb",  # the chapters, committed with their outputs
     "optlib/**/*.py",  # the package the chapters import (Python files only)
     "pyproject.toml",  # lets pip install optlib from the unpacked folder
-    "requirements.in",  # the direct dependencies
+    "requirements.txt",  # the direct dependencies
     "requirements.lock",  # every package, pinned with hashes: what `make` installs
     "Makefile",  # make lab, make chapters
     "scripts/check_lock.py",  # the Makefile runs it before installing
@@ -49,7 +49,7 @@ reading and running on your own machine. It holds:
 - `book/part1/`, `book/part2/`: every chapter as a Jupyter notebook, with the
   outputs shown on the site;
 - `optlib/`: the small PyTorch package that every chapter imports;
-- `requirements.in` (the direct dependencies), `requirements.lock` (every package
+- `requirements.txt` (the direct dependencies), `requirements.lock` (every package
   pinned, with hashes), `pyproject.toml`, the `Makefile` and `scripts/check_lock.py`.
 
 ## Running it
@@ -81,7 +81,7 @@ Both are built from the book's repository (`make book`, `make pdf`).
 # Added to the README when the Makefile has an `unlocked` target.
 UNLOCKED = """
 On another system or another Python the exact lock may not install; there,
-`make unlocked` installs the direct dependencies of `requirements.in` instead.
+`make unlocked` installs the direct dependencies of `requirements.txt` instead.
 """
 
 

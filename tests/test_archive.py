@@ -54,7 +54,7 @@ def expected_members(root: Path) -> list[str]:
                 names.add((Path(dirpath) / name).relative_to(root).as_posix())
     names |= {
         "pyproject.toml",
-        "requirements.in",
+        "requirements.txt",
         "requirements.lock",
         "Makefile",
         "scripts/check_lock.py",
@@ -137,7 +137,7 @@ def fake_tree(root: Path) -> None:
         "optlib/__init__.py",
         "optlib/sub/mod.py",
         "pyproject.toml",
-        "requirements.in",
+        "requirements.txt",
         "requirements.lock",
         "Makefile",
         "scripts/check_lock.py",
@@ -153,7 +153,7 @@ def fake_tree(root: Path) -> None:
         ".git/HEAD",
         "tests/test_x.py",
         "scripts/other.py",
-        "requirements.txt",
+        "requirements-old.txt",
     ]
     for name in wanted + unwanted:
         (root / name).parent.mkdir(parents=True, exist_ok=True)

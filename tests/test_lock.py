@@ -1,4 +1,4 @@
-"""scripts/check_lock.py on made-up files, and the committed requirements.in/.lock pair.
+"""scripts/check_lock.py on made-up files, and the committed requirements.txt/.lock pair.
 
 Fast: nothing is installed. `make lock-check` is the slow proof (a fresh venv from the
 lock).
@@ -29,15 +29,15 @@ def check_lock():
 
 LOCK = """\
 # a header
-#    pip-compile --generate-hashes requirements.in
+#    pip-compile --generate-hashes requirements.txt
 #
 foo-bar==1.2 \\
     --hash=sha256:aaaa \\
     --hash=sha256:bbbb
-    # via -r requirements.in
+    # via -r requirements.txt
 torch==2.13.0+cpu \\
     --hash=sha256:cccc
-    # via -r requirements.in
+    # via -r requirements.txt
 zeta==0.1 ; python_version >= "3.8" \\
     --hash=sha256:dddd
     # via foo-bar
@@ -106,32 +106,32 @@ def test_local_version_labels(check_lock):
 # --inputs on made-up files.
 
 def test_inputs_covered_by_the_lock_pass(check_lock, tmp_path, capsys):
-    inputs = write(tmp_path, "requirements.in", "Foo_Bar==1.2\ntorch==2.13.0\nzeta\n")
+    inputs = write(tmp_path, "requirements.txt", "Foo_Bar==1.2\ntorch==2.13.0\nzeta\n")
     lock = write(tmp_path, "requirements.lock", LOCK)
     result = run(check_lock, capsys, "--inputs", "--in", inputs, "--lock", lock)
     assert result == (0, [])
 
 
 def test_a_name_missing_from_the_lock_fails_with_its_name(check_lock, tmp_path, capsys):
-    inputs = write(tmp_path, "requirements.in", "foo-bar==1.2\nNew_Package>=2\n")
+    inputs = write(tmp_path, "requirements.txt", "foo-bar==1.2\nNew_Package>=2\n")
     lock = write(tmp_path, "requirements.lock", LOCK)
     code, err = run(check_lock, capsys, "--inputs", "--in", inputs, "--lock", lock)
     assert code == 1
     assert err == [
-        "requirements.in asks for new-package, which requirements.lock does not pin:"
+        "requirements.txt asks for new-package, which requirements.lock does not pin:"
         " run `make lock`"
     ]
 
 
 def test_a_version_mismatch_fails(check_lock, tmp_path, capsys):
-    inputs = write(tmp_path, "requirements.in", "foo-bar==1.3\ntorch==2.13.0+cu126\n")
+    inputs = write(tmp_path, "requirements.txt", "foo-bar==1.3\ntorch==2.13.0+cu126\n")
     lock = write(tmp_path, "requirements.lock", LOCK)
     code, err = run(check_lock, capsys, "--inputs", "--in", inputs, "--lock", lock)
     assert code == 1
     assert err == [
-        "requirements.in asks for foo-bar==1.3, but requirements.lock pins"
+        "requirements.txt asks for foo-bar==1.3, but requirements.lock pins"
         " foo-bar==1.2: run `make lock`",
-        "requirements.in asks for torch==2.13.0+cu126, but requirements.lock pins"
+        "requirements.txt asks for torch==2.13.0+cu126, but requirements.lock pins"
         " torch==2.13.0+cpu: run `make lock`",
     ]
 
@@ -147,7 +147,7 @@ def test_a_missing_file_is_named(check_lock, tmp_path, capsys, which):
 
 
 def test_an_empty_lock_fails(check_lock, tmp_path, capsys):
-    inputs = write(tmp_path, "requirements.in", "")
+    inputs = write(tmp_path, "requirements.txt", "")
     lock = write(tmp_path, "requirements.lock", "# nothing\n")
     code, err = run(check_lock, capsys, "--inputs", "--in", inputs, "--lock", lock)
     assert code == 1 and err == [f"{lock}: pins no package"]
