@@ -15,7 +15,7 @@ import torch
 
 from . import plot
 
-__all__ = ["setup"]
+__all__ = ["setup", "glue", "plain_number"]
 
 
 def setup(seed: int = 0, threads: int = 1) -> None:
@@ -35,23 +35,46 @@ def setup(seed: int = 0, threads: int = 1) -> None:
     _notebook_figures()
 
 
-def _warn_illegible() -> None:
-    """Print to stderr every figure text that a phone would show below 10 pt.
+def plain_number(value):
+    """``value`` as the plain Python number a reader should see in the text.
 
-    Runs after each notebook cell, before the inline backend shows and closes the cell's figures;
-    in a committed chapter any such line is a new output, which the strict nbval run reports.
+    A NumPy scalar becomes a Python number, and a whole float becomes an ``int`` (``4``, not
+    ``4.0``) unless it is too large to be exact (``abs(value) >= 1e15`` stays a float). Anything
+    else is returned unchanged.
     """
-    import matplotlib.pyplot as plt
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return int(value)
+    return value
 
-    for num in plt.get_fignums():
-        problems = plot.legibility_problems(plt.figure(num))
-        if problems:
-            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-            print(f"illegible figure: {problems[0]}{more}", file=sys.stderr)
+
+def glue(name: str, value, display: bool = False) -> None:
+    """myst-nb's ``glue`` with :func:`plain_number` applied, hidden by default.
+
+    In a chapter: ``glue("steps", n)`` in a cell, `` {glue:text}`steps` `` in the prose.
+    """
+    from myst_nb import glue as myst_glue
+
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name must be a non-empty str, got {name!r}")
+    myst_glue(name, plain_number(value), display=display)
+
+
+def _report_illegible(fig) -> None:
+    """Print to stderr the first text of ``fig`` that a phone would show below 10 pt.
+
+    Called each time a notebook shows a figure (``plt.show()`` or the end of a cell); in a
+    committed chapter the line is a new output, which the strict nbval run reports.
+    """
+    problems = plot.legibility_problems(fig)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        print(f"illegible figure: {problems[0]}{more}", file=sys.stderr)
 
 
 def _notebook_figures() -> None:
-    """In a notebook: PNG figures at 200 dpi (inline "retina"), and the legibility check."""
+    """In a notebook: PNG figures at 200 dpi (inline "retina"), each checked for legibility."""
     try:
         from IPython import get_ipython
     except ImportError:                                 # plain Python: nothing to set up
@@ -62,6 +85,14 @@ def _notebook_figures() -> None:
     from matplotlib_inline.backend_inline import set_matplotlib_formats
 
     set_matplotlib_formats("retina")
-    callbacks = shell.events.callbacks["post_execute"]
-    if _warn_illegible not in callbacks:
-        callbacks.insert(0, _warn_illegible)          # before the backend closes the figures
+    # Every figure a notebook shows goes through the PNG formatter; check it on the way.
+    from matplotlib.figure import Figure
+
+    png = shell.display_formatter.formatters["image/png"]
+    show_png = png.lookup_by_type(Figure)
+
+    def checked(fig, *args, **kwargs):
+        _report_illegible(fig)
+        return show_png(fig, *args, **kwargs)
+
+    png.for_type(Figure, checked)

@@ -297,6 +297,7 @@ BAD_INPUT = [
      r"Invalid threads: 0 \(expected an integer >= 1\)"),
     ("setup-seed", book.setup, (), dict(seed=-1), ValueError,
      r"Invalid seed: -1 \(expected an integer in \[0, 2\*\*32 - 1\]\)"),
+    ("glue-name", book.glue, (None, 1), {}, TypeError, "name must be a non-empty str, got None"),
     ("setup-seed-type", book.setup, (), dict(seed=1.5), TypeError, r"seed must be an int"),
     # ------------------------------------------------------------ plot
     ("contour-window", plot.contour, (_QUAD, (1.0, -1.0, -1.0, 1.0)), {}, ValueError,
@@ -372,7 +373,8 @@ def test_the_table_covers_every_public_function():
     public = set(optlib.__all__).union(*(m.__all__ for m in (data, plot, surfaces, sharpness, book)))
     elsewhere = {"AdaBound", "AMSBound",                      # all their rows are in cases_newer.py
                  "LRRangeTestResult", "Digits", "SURFACES",   # results and constants
-                 "style", "ill_conditioned_quadratic", "rosenbrock"}  # nothing to get wrong
+                 "style", "ill_conditioned_quadratic", "rosenbrock",  # nothing to get wrong
+                 "plain_number"}                               # passes any other value through
     missing = sorted(public - named - elsewhere)
     assert not missing, f"public functions without a bad-input row: {missing}"
 

@@ -2,8 +2,8 @@
 
 The book's figures are PNG at 200 dpi, displayed ``figure.dpi`` (100) CSS pixels per inch and
 shrunk to the 342-px content column of a 390-px phone screen. Every text must still show at
-10 pt or more there; ``optlib.book.setup()`` makes each notebook cell print a line to stderr for a
-figure that breaks this, so that strict nbval fails on a committed chapter that has one.
+10 pt or more there; ``optlib.book.setup()`` makes a notebook print a line to stderr whenever
+it shows a figure that breaks this, so that strict nbval fails on a committed chapter that has one.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from optlib import book, plot  # noqa: E402
@@ -93,12 +94,16 @@ def test_the_hook_reports_an_illegible_figure_in_a_notebook():
         "import matplotlib.pyplot as plt\nimport optlib.book\noptlib.book.setup()",
         "fig, ax = plt.subplots()\nax.plot([1, 2])\nax.legend(['fine'])",
         "fig, ax = plt.subplots()\nax.plot([1, 2])\nax.legend(['tiny'], fontsize=6)",
+        "fig, ax = plt.subplots(figsize=(9, 3))\nax.plot([1, 2])\nplt.show()",
     )]
     nbclient.NotebookClient(nb, kernel_name="python3", timeout=60).execute()
     good, bad = nb.cells[1].outputs, nb.cells[2].outputs
     assert not [o for o in good if o.output_type == "stream"]
     errors = [o.text for o in bad if o.output_type == "stream" and o.name == "stderr"]
     assert errors and "illegible figure: 'tiny' is 6 pt" in errors[0]
+    # plt.show() displays (and closes) a figure before the cell ends: checked all the same
+    shown = [o.text for o in nb.cells[3].outputs if o.output_type == "stream"]
+    assert shown and "illegible figure:" in shown[0] and "shows at" in shown[0]
     images = [o for o in good if "image/png" in o.get("data", {})]
     assert len(images) == 1
     # "retina": the PNG has twice the pixels of its displayed width, i.e. 200 dpi
@@ -124,3 +129,19 @@ def test_every_committed_figure_is_200_dpi_and_phone_sized(path):
             assert width // 2 == shown, f"cell {k}: {width} px shown at {shown}: under 200 dpi"
             assert shown <= 430, f"cell {k}: shown {shown} px wide: wider than one book panel"
     assert found, f"{path.name} has no figure"
+
+
+# --- glued numbers (optlib.book.glue) ------------------------------------------------------------
+
+@pytest.mark.parametrize("value,expected", [
+    (4.0, 4), (1999.0, 1999), (-3.0, -3), (0.25, 0.25), (1.235e22, 1.235e22),
+    (np.float64(2.0), 2), (np.int64(7), 7), (np.float32(0.5), 0.5), ("4.0", "4.0"), (True, True),
+])
+def test_plain_number(value, expected):
+    out = book.plain_number(value)
+    assert out == expected and type(out) is type(expected)
+
+
+def test_glue_rejects_a_bad_name():
+    with pytest.raises(TypeError, match="name must be a non-empty str"):
+        book.glue("", 1)
