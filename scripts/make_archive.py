@@ -25,6 +25,8 @@ from pathlib import Path, PurePosixPath
 FILES = (
     "book/part*/*.ipynb",  # the chapters, committed with their outputs
     "optlib/**/*.py",  # the package the chapters import (Python files only)
+    "optlab/**/*.py",  # the experiments (workloads, store, protocol); pyproject installs it
+    "optlab/data/*",  # the workloads' committed data (the Shakespeare corpus and its origin)
     "pyproject.toml",  # lets pip install optlib from the unpacked folder
     "requirements.txt",  # the direct dependencies
     "requirements.lock",  # every package, pinned with hashes: what `make` installs
@@ -49,6 +51,7 @@ reading and running on your own machine. It holds:
 - `book/part1/`, `book/part2/`: every chapter as a Jupyter notebook, with the
   outputs shown on the site;
 - `optlib/`: the small PyTorch package that every chapter imports;
+- `optlab/`: the experiments behind the chapters' comparisons (`python -m optlab`);
 - `requirements.txt` (the direct dependencies), `requirements.lock` (every package
   pinned, with hashes), `pyproject.toml`, the `Makefile` and `scripts/check_lock.py`.
 
@@ -65,7 +68,8 @@ make chapters   # runs every chapter headless, writes nothing back, stops at an 
 
 The first `make` installs the locked packages, PyTorch's CPU build among them, into
 `.venv` (one to two gigabytes); later runs reuse it. `make` also installs the `optlib/`
-folder next to this README into `.venv`, so `import optlib` works in every chapter.
+and `optlab/` folders next to this README into `.venv`, so `import optlib` works in every
+chapter.
 {unlocked}
 ## The site and the PDF
 

@@ -47,11 +47,14 @@ def expected_members(root: Path) -> list[str]:
     names = {"README.md"}
     for part in sorted(root.glob("book/part*")):
         names |= {p.relative_to(root).as_posix() for p in part.glob("*.ipynb")}
-    for dirpath, dirnames, filenames in os.walk(root / "optlib"):
-        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
-        for name in filenames:
-            if name.endswith(".py"):
-                names.add((Path(dirpath) / name).relative_to(root).as_posix())
+    for package in ("optlib", "optlab"):
+        for dirpath, dirnames, filenames in os.walk(root / package):
+            dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+            for name in filenames:
+                if name.endswith(".py"):
+                    names.add((Path(dirpath) / name).relative_to(root).as_posix())
+    names |= {p.relative_to(root).as_posix() for p in (root / "optlab" / "data").glob("*")
+              if p.is_file()}
     names |= {
         "pyproject.toml",
         "requirements.txt",
@@ -136,6 +139,8 @@ def fake_tree(root: Path) -> None:
         "book/part2/10_b.ipynb",
         "optlib/__init__.py",
         "optlib/sub/mod.py",
+        "optlab/__init__.py",
+        "optlab/data/corpus.txt",
         "pyproject.toml",
         "requirements.txt",
         "requirements.lock",
@@ -146,6 +151,8 @@ def fake_tree(root: Path) -> None:
         "optlib/__pycache__/__init__.cpython-311.pyc",
         "optlib/__pycache__/stray.py",
         "optlib/notes.txt",
+        "optlab/notes.txt",
+        "optlab/__pycache__/cli.cpython-311.pyc",
         "book/intro.md",
         "book/part1/.ipynb_checkpoints/01_a-checkpoint.ipynb",
         ".venv/lib/site.py",
