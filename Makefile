@@ -13,7 +13,7 @@ export ATEN_CPU_CAPABILITY ?= avx2
 export MKL_ENABLE_INSTRUCTIONS ?= AVX2
 export ONEDNN_MAX_CPU_ISA ?= AVX2
 
-.PHONY: book test lab clean determinism bench site-test chapters archive-check
+.PHONY: book test test-slow lab clean determinism bench site-test chapters archive-check
 
 .PHONY: lock lock-check unlocked
 
@@ -80,6 +80,10 @@ book: $(STAMP)
 ## make test: optlib's unit tests and strict nbval over every chapter
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make test-slow: the tests too slow for make test (marked slow), e.g. a chapter run from the archive
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest tests -m slow $(PYTEST_ARGS)
 
 ## make determinism: strict nbval over every chapter three times (1, 2 and 2 threads); any difference fails
 determinism: $(STAMP)

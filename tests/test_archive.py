@@ -199,6 +199,7 @@ def test_bad_out_is_an_error(tmp_path):
     assert "--out" in result.stderr and ".zip" in result.stderr
 
 
+@pytest.mark.slow
 @needs_lock
 def test_chapter_runs_from_the_unpacked_folder(archive, tmp_path, monkeypatch):
     nbclient = pytest.importorskip("nbclient")
