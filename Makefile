@@ -13,7 +13,7 @@ export ATEN_CPU_CAPABILITY ?= avx2
 export MKL_ENABLE_INSTRUCTIONS ?= AVX2
 export ONEDNN_MAX_CPU_ISA ?= AVX2
 
-.PHONY: book test test-slow lab clean determinism bench site-test chapters archive-check
+.PHONY: book test test-slow scaleout-test lab clean determinism bench site-test chapters archive-check
 
 .PHONY: lock lock-check unlocked
 
@@ -80,6 +80,11 @@ book: $(STAMP)
 ## make test: optlib's unit tests and strict nbval over every chapter
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make scaleout-test: two sweep workers on a throwaway PostgreSQL server (tests_scaleout/)
+# scripts/pg_test_server.sh installs Debian's postgresql when missing and serves on 127.0.0.1.
+scaleout-test: $(STAMP)
+	$(BIN)/python -m pytest tests_scaleout -q -p no:xdist
 
 ## make test-slow: the tests too slow for make test (marked slow), e.g. a chapter run from the archive
 test-slow: $(STAMP)

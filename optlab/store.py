@@ -93,13 +93,30 @@ def open_storage(url: str):
                 f"storage {url!r} is unreachable: cannot create folder "
                 f"{path.parent} ({err.strerror})"
             ) from None
-    try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(url))
-    except Exception as err:  # noqa: BLE001 - any driver or connection error
-        reason = (
-            str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        )
-        raise StoreError(f"storage {url!r} is unreachable: {reason[:200]}") from None
+    # Workers that open a fresh server database at the same moment race to create
+    # Optuna's tables (PostgreSQL: a unique violation in pg_type, or "already exists"):
+    # such an error is retried, as the tables are there on the next try. A connection
+    # error (OperationalError) is reported at once.
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+    for attempt in range(5):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(url))
+        except (
+            IntegrityError,
+            ProgrammingError,
+            optuna.exceptions.StorageInternalError,
+        ) as err:
+            if attempt == 4:
+                last = err
+                break
+            time.sleep(0.2 + 0.3 * attempt)
+        except Exception as err:  # noqa: BLE001 - any driver or connection error
+            last = err
+            break
+    text = str(last).strip()
+    reason = text.splitlines()[0] if text else type(last).__name__
+    raise StoreError(f"storage {url!r} is unreachable: {reason[:200]}") from None
 
 
 def _engine_kwargs(url: str) -> dict:
@@ -166,6 +183,12 @@ def prepare_study(storage, study: str, w, steps: int) -> int:
     sid = _find_study(storage, study)
     if sid is not None:
         have = storage.get_study_user_attrs(sid)
+        # Another worker may have just created the study and still be writing its
+        # attrs (one write each): give it a moment before calling the study foreign.
+        deadline = time.time() + 10.0
+        while any(k not in have for k in want) and time.time() < deadline:
+            time.sleep(0.2)
+            have = storage.get_study_user_attrs(sid)
         diff = [
             k for k in ("optlab_schema", "workload", "steps") if have.get(k) != want[k]
         ]
@@ -308,8 +331,12 @@ def sweep(
                 busy = False
                 for t in running:
                     if _is_stale(t, stale_s):
-                        st.set_trial_user_attr(t._trial_id, "failed_reason", "stale")
-                        st.set_trial_state_values(t._trial_id, TrialState.FAIL)
+                        tid = t._trial_id
+                        try:
+                            st.set_trial_user_attr(tid, "failed_reason", "stale")
+                            st.set_trial_state_values(tid, TrialState.FAIL)
+                        except optuna.exceptions.UpdateFinishedTrialError:
+                            pass  # another worker marked it (or it just finished)
                     else:
                         busy = True
                 if busy:
