@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 pytest.importorskip("optuna")
 
@@ -21,12 +20,8 @@ from optlab import cli  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# One intra-op thread (tests/conftest.py): these models are tiny.
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
@@ -34,26 +29,7 @@ def db(tmp_path_factory):
     """A store holding one finished sweep (digits-logreg, 3 steps)."""
     tmp_path = tmp_path_factory.mktemp("store")
     url = f"sqlite:///{tmp_path}/s.db"
-    assert (
-        cli.main(
-            [
-                "sweep",
-                "digits-logreg",
-                "--optimizers",
-                "sgd",
-                "--lrs",
-                "0.1",
-                "--seeds",
-                "0",
-                "--steps",
-                "3",
-                "--storage",
-                url,
-                "--no-progress",
-            ]
-        )
-        == 0
-    )
+    assert cli.main([*SWEEP, "--storage", url, "--no-progress"]) == 0
     return url, tmp_path / "s.db"
 
 

@@ -10,7 +10,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-import torch
 
 optuna = pytest.importorskip("optuna")
 
@@ -29,12 +28,8 @@ GRID = dict(
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# One intra-op thread (tests/conftest.py): these models are tiny.
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _trials(url, study="digits-logreg"):

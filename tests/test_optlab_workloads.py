@@ -12,12 +12,8 @@ import torch
 from optlab import optimizers, trial, workloads
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# One intra-op thread (tests/conftest.py): these models are tiny.
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _needs(name):
