@@ -9,7 +9,6 @@ set -euo pipefail
 
 packages="latexmk texlive-xetex texlive-latex-recommended texlive-latex-extra"
 packages="$packages texlive-fonts-recommended fonts-freefont-otf poppler-utils"
-install_cmd="apt-get install --no-install-recommends $packages"
 
 # What is missing, as words for the message ("" when nothing is).
 missing() {
@@ -38,29 +37,8 @@ if [ -z "$absent" ]; then
     exit 0
 fi
 
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then
-        sudo="sudo"
-    else
-        echo "ensure_tex: missing $absent; as root, run: $install_cmd" >&2
-        exit 1
-    fi
-fi
-
-echo "ensure_tex: missing $absent; installing Debian's TeX packages (once, 1-2 min) ..."
-export DEBIAN_FRONTEND=noninteractive
-log="$(mktemp)"
-apt_opts="-o DPkg::Lock::Timeout=600 -y -qq --no-install-recommends"
-# shellcheck disable=SC2086  # the option and package lists are split into words
-if ! { $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq \
-       && $sudo apt-get install $apt_opts $packages; } >"$log" 2>&1; then
-    cat "$log" >&2
-    rm -f "$log"
-    echo "ensure_tex: apt-get failed; as root, run: $install_cmd" >&2
-    exit 1
-fi
-rm -f "$log"
+# shellcheck disable=SC2086  # the package list is split into words
+bash "$(dirname "$0")/apt_install.sh" --no-recommends "ensure_tex: missing $absent" $packages
 absent="$(missing)"
 if [ -n "$absent" ]; then
     echo "ensure_tex: installed $packages, but still missing: $absent" >&2

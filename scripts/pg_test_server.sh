@@ -31,11 +31,8 @@ pg_bin() {
     local found
     found=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
     if [ -z "$found" ] || [ ! -x "$found/initdb" ]; then
-        echo "pg_test_server: no PostgreSQL server; installing Debian's postgresql" >&2
-        [ "$(id -u)" -eq 0 ] || die "installing postgresql needs root (apt-get)"
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
-        apt-get -o DPkg::Lock::Timeout=600 install -y -qq postgresql >&2
+        bash "$(dirname "$0")/apt_install.sh" "pg_test_server: no PostgreSQL server" \
+            postgresql || exit 1
         found=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
         [ -n "$found" ] && [ -x "$found/initdb" ] || die "no initdb after the install"
     fi
