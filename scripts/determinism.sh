@@ -2,7 +2,7 @@
 # Determinism check of the book: strict nbval over every chapter under book/ three times, once with
 # 1 thread and twice with 2 threads. Each run re-executes every notebook and compares every output
 # with the committed one, so any digit that depends on the thread count, or that changes from one
-# run to the next, fails the check. (The chapters themselves call optlib.book.setup(), which sets
+# run to the next, fails the check. (The chapters themselves call optlab.book.setup(), which sets
 # torch to one thread; the variables below reach NumPy's BLAS, OpenMP and MKL, and torch before
 # setup() runs.)
 #

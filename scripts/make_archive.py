@@ -24,8 +24,8 @@ from pathlib import Path, PurePosixPath
 # wildcard must match at least one file; a plain name must exist. Nothing else goes in.
 FILES = (
     "book/part*/*.ipynb",  # the chapters, committed with their outputs
-    "optlib/**/*.py",  # the package the chapters import (Python files only)
-    "optlab/**/*.py",  # the experiments (workloads, store, protocol); pyproject installs it
+    "optlib/**/*.py",  # the optimisers the chapters import (Python files only)
+    "optlab/**/*.py",  # experiments and the chapters' helpers; pyproject installs it
     "optlab/data/*",  # the workloads' committed data (the Shakespeare corpus and its origin)
     "pyproject.toml",  # lets pip install optlib from the unpacked folder
     "requirements.txt",  # the direct dependencies
@@ -50,8 +50,9 @@ reading and running on your own machine. It holds:
 
 - `book/part1/`, `book/part2/`: every chapter as a Jupyter notebook, with the
   outputs shown on the site;
-- `optlib/`: the small PyTorch package that every chapter imports;
-- `optlab/`: the experiments behind the chapters' comparisons (`python -m optlab`);
+- `optlib/`: the optimisers and schedules, a small package that needs only PyTorch;
+- `optlab/`: the experiments behind the chapters' comparisons (`python -m optlab`)
+  and the chapters' helpers (data, figures, glued numbers);
 - `requirements.txt` (the direct dependencies), `requirements.lock` (every package
   pinned, with hashes), `pyproject.toml`, the `Makefile` and `scripts/check_lock.py`.
 

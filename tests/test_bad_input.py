@@ -24,7 +24,7 @@ from torch.optim import lr_scheduler as tls  # noqa: E402
 
 import optlib  # noqa: E402
 from cases import CLASS_CASES, OPTIMIZER_CASES, first_per_class  # noqa: E402
-from optlib import book, data, plot, sharpness, surfaces  # noqa: E402
+from optlab import book, data, plot, sharpness, surfaces  # noqa: E402
 from optlib import schedules as S  # noqa: E402
 from test_optimizers import groups, make_loss, make_params, run  # noqa: E402
 

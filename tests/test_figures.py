@@ -1,8 +1,8 @@
-"""Figures a reader can read on a phone: optlib.plot's legibility check and the notebook hook.
+"""Figures a reader can read on a phone: optlab.plot's legibility check and the notebook hook.
 
 The book's figures are PNG at 200 dpi, displayed ``figure.dpi`` (100) CSS pixels per inch and
 shrunk to the 342-px content column of a 390-px phone screen. Every text must still show at
-10 pt or more there; ``optlib.book.setup()`` makes a notebook print a line to stderr whenever
+10 pt or more there; ``optlab.book.setup()`` makes a notebook print a line to stderr whenever
 it shows a figure that breaks this, so that strict nbval fails on a committed chapter that has one.
 """
 
@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from optlib import book, plot  # noqa: E402
+from optlab import book, plot  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "book").glob("part*/*.ipynb"))
@@ -91,7 +91,7 @@ def test_the_hook_reports_an_illegible_figure_in_a_notebook():
     nbclient = pytest.importorskip("nbclient")
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(src) for src in (
-        "import matplotlib.pyplot as plt\nimport optlib.book\noptlib.book.setup()",
+        "import matplotlib.pyplot as plt\nimport optlab.book\noptlab.book.setup()",
         "fig, ax = plt.subplots()\nax.plot([1, 2])\nax.legend(['fine'])",
         "fig, ax = plt.subplots()\nax.plot([1, 2])\nax.legend(['tiny'], fontsize=6)",
         "fig, ax = plt.subplots(figsize=(9, 3))\nax.plot([1, 2])\nplt.show()",
@@ -131,7 +131,7 @@ def test_every_committed_figure_is_200_dpi_and_phone_sized(path):
     assert found, f"{path.name} has no figure"
 
 
-# --- glued numbers (optlib.book.glue) ------------------------------------------------------------
+# --- glued numbers (optlab.book.glue) ------------------------------------------------------------
 
 @pytest.mark.parametrize("value,expected", [
     (4.0, 4), (1999.0, 1999), (-3.0, -3), (0.25, 0.25), (1.235e22, 1.235e22),

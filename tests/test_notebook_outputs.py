@@ -81,7 +81,7 @@ PATTERNS = [
 ]
 
 
-# Images embedded in HTML (an animation's frames, whose '/' optlib.plot stores as '!'): base64,
+# Images embedded in HTML (an animation's frames, whose '/' optlab.plot stores as '!'): base64,
 # not text a reader sees, and long runs without whitespace that would only slow the patterns.
 DATA_URI = re.compile(r"data:image/[\w.+-]+;base64,[A-Za-z0-9+/=\\\n!-]+")
 

@@ -1,4 +1,4 @@
-"""optlib.sharpness: power iteration on Hessian-vector products, checked on quadratics."""
+"""optlab.sharpness: power iteration on Hessian-vector products, checked on quadratics."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import doctest
 import pytest
 import torch
 
-import optlib.sharpness
-from optlib.sharpness import top_hessian_eigenvalue
+import optlab.sharpness
+from optlab.sharpness import top_hessian_eigenvalue
 
 F64 = torch.float64
 
@@ -129,4 +129,4 @@ def test_model_without_trainable_parameters_is_rejected():
 
 
 def test_docstring_example():
-    assert doctest.testmod(optlib.sharpness).failed == 0
+    assert doctest.testmod(optlab.sharpness).failed == 0

@@ -43,7 +43,7 @@ def style() -> None:
     """The book's matplotlib defaults: panels 4 in wide, 12-pt text everywhere, no clutter.
 
     The notebooks show figures as PNG at twice ``figure.dpi`` (the inline backend's "retina"
-    format, set up by :func:`optlib.book.setup`), i.e. 200 dpi, displayed ``figure.dpi`` CSS
+    format, set up by :func:`optlab.book.setup`), i.e. 200 dpi, displayed ``figure.dpi`` CSS
     pixels per inch: 400 px per panel, narrowed to :data:`PHONE_PX` on a phone, where 12-pt text
     still shows at more than :data:`MIN_PT` (see :func:`legibility_problems`).
     """

@@ -12,7 +12,7 @@ from numbers import Integral
 import numpy as np
 import torch
 
-from ._base import _require_real
+from optlib._base import _require_real
 
 __all__ = ["Digits", "load_digits", "mlp", "logistic_regression", "batches", "train", "evaluate"]
 

@@ -48,7 +48,7 @@ def top_hessian_eigenvalue(model: torch.nn.Module, loss_fn, X: torch.Tensor, y: 
 
     Example:
         >>> import torch
-        >>> from optlib.sharpness import top_hessian_eigenvalue
+        >>> from optlab.sharpness import top_hessian_eigenvalue
         >>> model = torch.nn.Linear(2, 1, bias=False).double()
         >>> X = torch.tensor([[3.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
         >>> y = torch.zeros(2, 1, dtype=torch.float64)
