@@ -13,7 +13,7 @@ export ATEN_CPU_CAPABILITY ?= avx2
 export MKL_ENABLE_INSTRUCTIONS ?= AVX2
 export ONEDNN_MAX_CPU_ISA ?= AVX2
 
-.PHONY: book test test-slow scaleout-test lab clean determinism bench site-test chapters archive-check
+.PHONY: book test test-slow scaleout-test lab clean determinism bench site-test chapters archive-check sweep
 
 .PHONY: lock lock-check unlocked
 
@@ -80,6 +80,15 @@ book: $(STAMP)
 ## make test: optlib's unit tests and strict nbval over every chapter
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make sweep: the committed sweep (optlab/plan.py) into $(SWEEP_STORAGE), then its report
+# Resumable: stop it at any point and run it again. On the committed store it finds every trial
+# done; `make sweep SWEEP_STORAGE=sqlite:///results/mine.db` reruns it all from scratch.
+SWEEP_STORAGE ?= sqlite:///results/optlab.db
+SWEEP_JOBS ?= 2
+sweep: $(STAMP)
+	$(BIN)/python scripts/run_plan.py --jobs $(SWEEP_JOBS) --storage $(SWEEP_STORAGE)
+	$(BIN)/python -m optlab report --storage $(SWEEP_STORAGE) --out results/plots
 
 ## make scaleout-test: two sweep workers on a throwaway PostgreSQL server (tests_scaleout/)
 # scripts/pg_test_server.sh installs Debian's postgresql when missing and serves on 127.0.0.1.

@@ -1,9 +1,9 @@
 """The committed sweep: what ``make sweep`` runs and ``results/optlab.db`` holds.
 
-Every study follows :func:`optlab.protocol.run_protocol`: the learning rate is tuned with
-``TUNE_SEEDS`` on a starting grid of five points half a decade apart (extended until the
-best value lies inside it), then the best value is rerun with ``FINAL_SEEDS`` seeds. One
-tuning seed is what DeepOBS uses; the finals carry the statistics. The budget is each
+Every study follows :func:`optlab.protocol.run_protocol`: the learning rate is tuned
+with ``TUNE_SEEDS`` on a starting grid of five points about half a decade apart
+(extended until the best value lies inside it), then the best value is rerun with
+``FINAL_SEEDS`` seeds. One tuning seed is what DeepOBS uses; the finals carry the statistics. The budget is each
 workload's default step count, the same for every optimiser of a study.
 
 Two starting grids cover every optimiser: SGD's rates (plain, momentum, scheduled) and

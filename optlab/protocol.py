@@ -30,6 +30,7 @@ __all__ = [
     "MIN_FINAL_SEEDS",
     "best_lr",
     "extend_grid",
+    "finals_lr",
     "indistinguishable",
     "run_protocol",
     "steps_to_target",
@@ -114,6 +115,24 @@ def extend_grid(
     return []
 
 
+def finals_lr(results: Iterable[dict], higher_is_better: bool) -> float:
+    """The lr a study's row reports: the one that ran the most seeds (under the
+    protocol, the lr of the finals), the best median among lrs with as many.
+
+    Comparing medians over all lrs would let a one-seed lr of the tuning grid overtake
+    the finals' lr whenever one of the finals' seeds diverges."""
+    results = list(results)
+    counts: dict[float, int] = {}
+    for r in results:
+        counts[r["config"]["lr"]] = counts.get(r["config"]["lr"], 0) + 1
+    if not counts:
+        raise ValueError("finals_lr needs at least one result")
+    most = max(counts.values())
+    return best_lr(
+        [r for r in results if counts[r["config"]["lr"]] == most], higher_is_better
+    )
+
+
 def steps_to_target(result: dict, target: float, higher_is_better: bool) -> int | None:
     """The first recorded step whose validation metric reaches ``target`` (None if
     never)."""
@@ -125,9 +144,9 @@ def steps_to_target(result: dict, target: float, higher_is_better: bool) -> int 
 
 
 def summarize(results: Iterable[dict]) -> dict:
-    """Per optimiser: best lr, its grid, and at the best lr the mean and 95 % interval
-    of the final validation and test metric, the gap, the divergences and the steps to
-    target."""
+    """Per optimiser: best lr (:func:`finals_lr`), its grid, and at the best lr the mean
+    and 95 % interval of the final validation and test metric, the gap, the divergences
+    and the steps to target."""
     results = list(results)
     if not results:
         raise ValueError("summarize needs at least one result")
@@ -137,7 +156,7 @@ def summarize(results: Iterable[dict]) -> dict:
         by_opt.setdefault(r["config"]["optimizer"], []).append(r)
     rows = {}
     for name, rs in by_opt.items():
-        lr = best_lr(rs, higher)
+        lr = finals_lr(rs, higher)
         at = [r for r in rs if r["config"]["lr"] == lr]
         ok = [r for r in at if not r["diverged"]]
         row = {

@@ -109,18 +109,19 @@ def code_version(device) -> dict:
     }
 
 
-def _downsample(values: list[float], points: int = CURVE_POINTS) -> tuple[list, list]:
+def _downsample(
+    values: list[float], points: int = CURVE_POINTS, total: int | None = None
+) -> tuple[list, list]:
     """(steps, means): the curve cut into at most ``points`` equal bins, each averaged;
-    the
-    step of a bin is its last step (1-based)."""
-    n = len(values)
+    the step of a bin is its last step (1-based). With ``total`` the bins are those of
+    a run of ``total`` steps, and only the bins that ``values`` fills are kept."""
+    n = len(values) if total is None else total
     if n == 0:
         return [], []
     edges = np.linspace(0, n, min(points, n) + 1).round().astype(int)
     arr = np.asarray(values, dtype=np.float64)
-    steps = [int(b) for b in edges[1:]]
-    means = [float(arr[a:b].mean()) for a, b in zip(edges[:-1], edges[1:])]
-    return steps, means
+    bins = [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b <= len(values)]
+    return [int(b) for _, b in bins], [float(arr[a:b].mean()) for a, b in bins]
 
 
 def _gap(
@@ -139,6 +140,7 @@ def run_trial(
     seed: int,
     steps: int | None = None,
     device="cpu",
+    stop_after: int | None = None,
 ) -> dict:
     """Train ``workload`` with ``optimizer`` at ``lr`` from ``seed`` for ``steps``.
 
@@ -150,9 +152,24 @@ def run_trial(
     metric at 10 evenly spaced steps), ``diverged`` (the loss became NaN or infinite;
     training stopped, metrics None) and ``timing``. On the CPU the same arguments give
     the same dict, timing aside.
+
+    ``stop_after`` stops the trial after that many of its ``steps`` (schedules still
+    span ``steps``): the result describes those first steps, with the curve's bins
+    those of the whole budget, and final metrics measured where it stopped
+    (:mod:`optlab.replay` checks stored trials this way).
     """
     w, lr, seed, steps, dev = check_args(workload, optimizer, lr, seed, steps, device)
     steps = w.steps if steps is None else steps
+    if stop_after is not None and (
+        isinstance(stop_after, bool)
+        or not isinstance(stop_after, numbers.Integral)
+        or stop_after < 1
+    ):
+        raise ValueError(
+            f"stop_after must be an integer >= 1 (or None for the whole budget), "
+            f"got {stop_after!r}"
+        )
+    last = steps if stop_after is None else min(steps, stop_after)
     t0 = time.perf_counter()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -167,7 +184,7 @@ def run_trial(
     losses, val_steps, val_curve = [], [], []
     t_eval, diverged = 0.0, False
     t_train0 = time.perf_counter()
-    for step in range(1, steps + 1):
+    for step in range(1, last + 1):
         loss = float(problem.train_step(opts, step))
         losses.append(loss)
         if not math.isfinite(loss):
@@ -185,12 +202,12 @@ def run_trial(
     if diverged:
         val = test = train_metric = None
     else:
-        val = val_curve[-1]
+        val = val_curve[-1] if val_steps[-1:] == [last] else problem.evaluate("val")
         test, train_metric = problem.evaluate("test"), problem.evaluate("train")
     t_eval += time.perf_counter() - te
     t_total = time.perf_counter() - t0
     tail = losses[-max(1, len(losses) // 10) :]
-    curve_steps, curve = _downsample(losses)
+    curve_steps, curve = _downsample(losses, total=None if last == steps else steps)
     return {
         "config": {
             "workload": w.name,

@@ -2,7 +2,7 @@
 
     python scripts/run_plan.py                          # every study, 2 workers
     python scripts/run_plan.py --workloads mnist-cnn --jobs 1
-    python scripts/run_plan.py --dry-run                # what would run, how many trials
+    python scripts/run_plan.py --dry-run        # what would run, how many trials
 
 Each workload runs in its own process (``--jobs`` of them at a time, one torch thread
 each), so two cores run two studies side by side. The store keeps every finished trial:

@@ -160,3 +160,20 @@ def test_summarize_target_and_indistinguishable():
     assert rows["c"]["indistinguishable_from_best"]
     assert not rows["b"]["indistinguishable_from_best"]
     assert rows["b"]["steps_to_target"] is None and rows["a"]["steps_to_target"] == 100
+
+
+def test_summarize_reports_the_lr_that_ran_the_finals():
+    """Tuned on seed 0, lr 0.3 won and got ten seeds, four of which diverged; lr 0.01
+    ran one seed only. The row is the finals' lr, not a one-seed lr whose median
+    looks better than a median that counts divergences as worst (gan-2d, SGDM)."""
+    low = dict(higher=False)
+    rs = [_result("sgdm", 0.01, 0, 0.15, **low), _result("sgdm", 1.0, 0, 0, **low)]
+    rs[-1] = _result("sgdm", 1.0, 0, 0, diverged=True, **low)
+    rs += [_result("sgdm", 0.3, s, 0.11 + 0.01 * s, **low) for s in range(6)]
+    rs += [_result("sgdm", 0.3, s, 0, diverged=True, **low) for s in range(6, 10)]
+    (row,) = protocol.summarize(rs)["rows"]
+    assert row["best_lr"] == 0.3 and row["diverged"] == 4 and len(row["seeds"]) == 10
+    assert row["bracketed"]
+    # a plain grid (the same seeds at every lr) still picks the best median
+    even = [_result("a", lr, s, v) for lr, v in ((0.1, 0.9), (0.01, 0.8)) for s in (0, 1)]
+    assert protocol.summarize(even)["rows"][0]["best_lr"] == 0.1
