@@ -78,3 +78,22 @@ def test_bad_arguments_are_refused(bench, argv, capsys):
         bench.main(argv)
     assert exc.value.code == 2
     assert argv[0] in capsys.readouterr().err
+
+
+def test_the_optlab_trial_benchmark_runs_and_reports_cold_and_warm_shares():
+    import subprocess
+
+    script = SCRIPT.parent / "optlab_trials.py"
+    out = subprocess.run(
+        [sys.executable, str(script), "--workloads", "digits-logreg,gan-2d",
+         "--steps", "20", "--threads", "1"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    rows = [line.split() for line in out.stdout.splitlines()[2:4]]
+    assert [r[0] for r in rows] == ["digits-logreg", "gan-2d"]
+    assert all(r[1] == "20" and r[5].endswith("%") and r[6].endswith("%") for r in rows)
+    assert "worst data+eval share in a sweep" in out.stdout
+    bad = subprocess.run([sys.executable, str(script), "--workloads", "nope"],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "unknown workload 'nope'" in bad.stderr
