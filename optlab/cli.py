@@ -1,9 +1,12 @@
 """``python -m optlab``: list workloads, run one trial, run a resumable sweep, report.
 
-    python -m optlab workloads python -m optlab run WORKLOAD --optimizer NAME --lr LR
-    --seed S [--steps N] [--device D] python -m optlab sweep WORKLOAD --optimizers A,B
-    --lrs X,Y --seeds 0,1 [--steps N] [--storage URL] [--study NAME] [--device D]
-    [--protocol] python -m optlab report [--storage URL] [--study NAME] [--out DIR]
+    python -m optlab workloads
+    python -m optlab run WORKLOAD --optimizer NAME --lr LR --seed S [--steps N]
+        [--device D]
+    python -m optlab sweep WORKLOAD --optimizers A,B --lrs X,Y --seeds 0,1 [--steps N]
+        [--storage URL] [--study NAME] [--device D] [--protocol]
+    python -m optlab report [--storage URL] [--study NAME] [--out DIR]
+    python -m optlab replay [--storage URL] [--study NAME] [--all] [--steps N]
 
 Bad input prints one line naming the argument and what is allowed, and exits with status
 2 before the store is opened for writing.
@@ -268,6 +271,40 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_replay(args) -> int:
+    from . import replay
+
+    if args.steps is not None and args.steps < 1:
+        raise BadInput(f"--steps: must be an integer >= 1, got {args.steps}")
+    _wrap("--device", trial_mod.check_device, args.device)
+    st = _wrap("--storage", store.open_storage, args.storage)
+    studies = [name for name, _ in store.list_studies(args.storage)]
+    if args.study is not None:
+        if args.study not in studies:
+            raise BadInput(
+                f"--study: {args.study!r} is not in the storage; it holds "
+                f"{', '.join(studies) or 'no optlab study'}"
+            )
+        studies = [args.study]
+    _threads(args)
+    failed = checked = 0
+    for name in studies:
+        results = list(store.load_results(args.storage, name, _storage=st).values())
+        chosen = results if args.all else replay.sample(results) if results else []
+        for r in chosen:
+            c = r["config"]
+            problems = replay.compare(r, replay.replay(r, args.steps, args.device))
+            checked += 1
+            failed += bool(problems)
+            verdict = "ok" if not problems else "DIFFERS: " + "; ".join(problems[:3])
+            print(
+                f"{name} {c['optimizer']} lr={c['lr']:.3g} seed={r['seed']} "
+                f"({args.steps or c['steps']} steps): {verdict}"
+            )
+    print(f"{checked - failed} of {checked} replayed trials reproduce")
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="python -m optlab", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", parser_class=_Parser)
@@ -311,6 +348,20 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--no-progress", action="store_true", help="no progress bar")
     common(sw)
 
+    rp = sub.add_parser(
+        "replay", help="re-run stored trials and compare them with the store"
+    )
+    rp.add_argument("--storage", default=store.DEFAULT_STORAGE)
+    rp.add_argument("--study", default=None)
+    rp.add_argument(
+        "--all", action="store_true", help="every trial (default: two per study)"
+    )
+    rp.add_argument(
+        "--steps", type=int, default=None, help="only the first N steps of each"
+    )
+    rp.add_argument("--device", default="cpu")
+    rp.add_argument("--threads", type=int, default=None)
+
     rep = sub.add_parser("report", help="print the tables and write the plots")
     rep.add_argument("--storage", default=store.DEFAULT_STORAGE)
     rep.add_argument("--study", default=None)
@@ -325,6 +376,7 @@ COMMANDS = {
     "run": cmd_run,
     "sweep": cmd_sweep,
     "report": cmd_report,
+    "replay": cmd_replay,
 }
 
 

@@ -102,6 +102,9 @@ BAD = [
     (_replace(SWEEP, "--steps", "4"), "--study"),  # incompatible budget
     (SWEEP + ["--protocol", "--final-seeds", "3"], "--final-seeds"),
     (["report", "--study", "nope"], "--study"),
+    (["replay", "--study", "nope"], "--study"),
+    (["replay", "--steps", "0"], "--steps"),
+    (["replay", "--device", "tpu9"], "--device"),
 ]
 
 
@@ -113,7 +116,7 @@ BAD = [
 def test_bad_input_one_line_exit_2_store_untouched(argv, arg, db, capsys):
     url, path = db
     before = _digest(path)
-    if argv[0] in ("sweep", "report"):
+    if argv[0] in ("sweep", "report", "replay"):
         argv = argv + ["--storage", url]
     assert cli.main(argv) == 2
     out, err = capsys.readouterr()
@@ -222,3 +225,30 @@ def test_python_m_optlab_exit_status():
     assert p.stderr.strip().splitlines() == [
         "optlab: error: --lr: lr must be a finite number > 0, got nan"
     ]
+
+
+def test_replay_checks_stored_trials_against_a_rerun(tmp_path, capsys, monkeypatch):
+    from optlab import store
+
+    url = f"sqlite:///{tmp_path}/r.db"
+    argv = _replace(SWEEP, "--lrs", "0.01,0.1") + ["--storage", url, "--no-progress"]
+    assert cli.main(argv) == 0
+    capsys.readouterr()
+    assert cli.main(["replay", "--storage", url, "--all"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-1] == "2 of 2 replayed trials reproduce"
+    assert all(line.endswith(": ok") for line in out[:-1])
+    # a store whose first curve point is 1 % off: replay names it and exits 1
+    real = store.load_results
+
+    def tampered(*a, **kw):
+        results = real(*a, **kw)
+        first = next(iter(results.values()))
+        first["curve"]["train_loss"][0] *= 1.01
+        return results
+
+    monkeypatch.setattr(store, "load_results", tampered)
+    assert cli.main(["replay", "--storage", url, "--all", "--steps", "2"]) == 1
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-1] == "1 of 2 replayed trials reproduce"
+    assert "DIFFERS: loss at step 1" in out[0] and out[1].endswith(": ok")
