@@ -442,11 +442,11 @@ def _ring(
     return centres + std * torch.randn(n, 2, generator=gen)
 
 
-MMD_BANDWIDTH = 0.2  # the Gaussian kernel's width, against modes of std 0.05 on radius 2
+MMD_BANDWIDTH = 0.2  # the kernel's width, for modes of std 0.05 on a circle of radius 2
 
 
 def _kernel_mean(x: torch.Tensor, y: torch.Tensor, bandwidth: float) -> torch.Tensor:
-    """The mean Gaussian kernel between every point of ``x`` and every point of ``y``."""
+    """The mean Gaussian kernel between each point of ``x`` and each point of ``y``."""
     return torch.exp(-torch.cdist(x, y).pow(2) / (2 * bandwidth**2)).mean()
 
 
