@@ -210,6 +210,48 @@ def _print_summary(study: str, s: dict) -> None:
     )
 
 
+def _markdown(study: str, s: dict, workload) -> str:
+    """One study's table in Markdown: budget, grids, seeds and every interval."""
+    rows = sorted(s["rows"], key=lambda r: r["optimizer"])
+    metric = workload.metric.replace("_", " ")
+    better = "higher" if s["higher_is_better"] else "lower"
+    lines = [
+        f"## {study}",
+        "",
+        f"{workload.description[:1].upper()}{workload.description[1:]}. "
+        f"Metric: {metric} ({better} is better). Budget "
+        f"{rows[0]['steps']} steps of {workload.batch_size} for every optimiser. "
+        f"Target {s['target']:.4f}: the median final validation {metric} of the best "
+        f"optimiser's finals ({s['target_from']}). Intervals: 95 % Student t over the "
+        f"seeds at the best lr.",
+        "",
+        "| optimiser | best lr | lr grid | seeds | diverged | validation | test "
+        "| train-test gap | steps to target | ~ best |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        grid = ", ".join(f"{x:.3g}" for x in r["grid"])
+        if not r["bracketed"]:
+            grid += " (best at an end)"
+        reach = "never"
+        if r["steps_to_target"] is not None:
+            reach = f"{r['steps_to_target']:g} ({r['reached_target']} seeds)"
+        lines.append(
+            f"| {r['optimizer']} | {r['best_lr']:.3g} | {grid} | {len(r['seeds'])} "
+            f"| {r['diverged']} | {_fmt(r['val_metric'])} | {_fmt(r['test_metric'])} "
+            f"| {_fmt(r['gap'])} | {reach} "
+            f"| {'yes' if r['indistinguishable_from_best'] else 'no'} |"
+        )
+    lines += [
+        "",
+        "~ best: the validation interval overlaps the best optimiser's, so the two are "
+        "indistinguishable at these seeds. Steps to target: median over the seeds "
+        "that reached it, at the recorded validation steps.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def _plot(study: str, results: list[dict], summary: dict, out: Path) -> Path:
     import matplotlib
 
@@ -259,6 +301,7 @@ def cmd_report(args) -> int:
             f"--storage: {args.storage!r} holds no optlab study yet "
             f"(run `python -m optlab sweep` first)"
         )
+    parts = []
     for name in studies:
         results = list(store.load_results(args.storage, name, _storage=st).values())
         if not results:
@@ -266,8 +309,19 @@ def cmd_report(args) -> int:
             continue
         summary = protocol.summarize(results)
         _print_summary(name, summary)
+        w = workload_registry.get(results[0]["config"]["workload"])
+        parts.append(_markdown(name, summary, w))
         if args.out:
             print(f"plot: {_plot(name, results, summary, Path(args.out))}")
+    if args.markdown:
+        path = Path(args.markdown)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        head = (
+            f"# Results in {args.storage}\n\n"
+            "Written by `python -m optlab report`.\n\n"
+        )
+        path.write_text(head + "\n".join(parts))
+        print(f"tables: {path}")
     return 0
 
 
@@ -367,6 +421,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--study", default=None)
     rep.add_argument(
         "--out", default="results/plots", help="folder of the plots ('' = none)"
+    )
+    rep.add_argument(
+        "--markdown", default=None, help="also write the tables to this Markdown file"
     )
     return ap
 

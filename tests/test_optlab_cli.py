@@ -192,10 +192,17 @@ def test_sweep_resume_and_report(tmp_path, capsys):
     )  # brackets, finals
     out = capsys.readouterr().out
     assert "budget 3 steps" in out
-    assert cli.main(["report", "--storage", url, "--out", str(tmp_path / "plots")]) == 0
+    md = tmp_path / "tables" / "results.md"
+    assert cli.main(["report", "--storage", url, "--out", str(tmp_path / "plots"),
+                     "--markdown", str(md)]) == 0
     out = capsys.readouterr().out
     assert "budget 3 steps" in out and "sgd" in out
     assert (tmp_path / "plots" / "digits-logreg.png").stat().st_size > 0
+    text = md.read_text()
+    assert "## digits-logreg" in text and "Budget 3 steps of 64" in text
+    (row,) = [line for line in text.splitlines() if line.startswith("| sgd |")]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[3] == "10" and cells[5].count("[") == 1  # ten seeds, an interval
 
 
 def test_python_m_optlab_exit_status():
