@@ -130,4 +130,6 @@ def performance_profile(
         for o, t in row.items():
             ratios[o].append(t / best if math.isfinite(best) else math.inf)
     n = len(costs)
-    return {o: [sum(r <= tau for r in rs) / n for tau in taus] for o, rs in ratios.items()}
+    return {
+        o: [sum(r <= tau for r in rs) / n for tau in taus] for o, rs in ratios.items()
+    }
