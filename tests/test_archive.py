@@ -56,6 +56,8 @@ def expected_members(root: Path) -> list[str]:
     names |= {p.relative_to(root).as_posix() for p in (root / "optlab" / "data").glob("*")
               if p.is_file()}
     names |= {
+        "results/optlab.db",
+        "results/README.md",
         "pyproject.toml",
         "requirements.txt",
         "requirements.lock",
@@ -141,6 +143,8 @@ def fake_tree(root: Path) -> None:
         "optlib/sub/mod.py",
         "optlab/__init__.py",
         "optlab/data/corpus.txt",
+        "results/optlab.db",
+        "results/README.md",
         "pyproject.toml",
         "requirements.txt",
         "requirements.lock",
@@ -153,6 +157,8 @@ def fake_tree(root: Path) -> None:
         "optlib/notes.txt",
         "optlab/notes.txt",
         "optlab/__pycache__/cli.cpython-311.pyc",
+        "results/logs/mnist-cnn.log",
+        "results/plots/mnist-cnn.png",
         "book/intro.md",
         "book/part1/.ipynb_checkpoints/01_a-checkpoint.ipynb",
         ".venv/lib/site.py",
