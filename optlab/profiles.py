@@ -46,9 +46,16 @@ def summaries(storage: str = COMMITTED) -> dict[str, dict]:
 
 
 def table(summ: Mapping[str, dict]) -> list[dict]:
-    """One flat row per (study, optimiser): the numbers a chapter prints or glues."""
+    """One flat row per (study, optimiser): the numbers a chapter prints or glues.
+
+    Besides the protocol's fields, ``best_test`` names the study's optimiser with the
+    best mean test metric and ``test_tied_with_best`` says whether a row's test interval
+    overlaps that one's (the protocol's ``tied_with_best`` compares validation)."""
     rows = []
     for study, s in summ.items():
+        pick = max if s["higher_is_better"] else min
+        ok = [r for r in s["rows"] if not math.isnan(r["test_metric"][0])]
+        top = pick(ok, key=lambda r: r["test_metric"][0]) if ok else None
         for r in sorted(s["rows"], key=lambda r: r["optimizer"]):
             rows.append(
                 {
@@ -69,6 +76,11 @@ def table(summ: Mapping[str, dict]) -> list[dict]:
                     "target_from": s["target_from"],
                     "higher_is_better": s["higher_is_better"],
                     "tied_with_best": r["indistinguishable_from_best"],
+                    "best_test": top["optimizer"] if top else None,
+                    "test_tied_with_best": top is not None
+                    and protocol.indistinguishable(
+                        r["test_metric"][1:], top["test_metric"][1:]
+                    ),
                 }
             )
     return rows

@@ -33,6 +33,7 @@ import os
 import socket
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -61,7 +62,10 @@ class StoreError(ValueError):
 
 def _optuna():
     try:
-        import optuna
+        with warnings.catch_warnings():
+            # optuna imports tqdm.auto, which warns inside a notebook without ipywidgets
+            warnings.filterwarnings("ignore", message="IProgress not found")
+            import optuna
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise StoreError(
             "storage: the package optuna is needed (pip install optuna)"

@@ -82,3 +82,16 @@ def test_the_committed_store_is_found_from_the_package():
     assert profiles.COMMITTED.endswith("/results/optlab.db")
     summ = profiles.summaries()
     assert {"digits-logreg", "mnist-cnn", "char-transformer"} <= set(summ)
+
+
+def test_table_flags_ties_on_the_test_interval():
+    summ = {"w": _summary([("adam", 40), ("sgdm", 50), ("sgd", None)])}
+    rows = summ["w"]["rows"]
+    rows[0]["test_metric"] = (0.95, 0.94, 0.96)
+    rows[1]["test_metric"] = (0.93, 0.92, 0.945)  # overlaps adam's
+    rows[2]["test_metric"] = (0.90, 0.89, 0.91)  # does not
+    flat = {r["optimizer"]: r for r in profiles.table(summ)}
+    assert {r["best_test"] for r in flat.values()} == {"adam"}
+    assert flat["sgdm"]["test_tied_with_best"] and not flat["sgd"]["test_tied_with_best"]
+    assert flat["adam"]["test_tied_with_best"]
+
