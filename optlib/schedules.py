@@ -18,6 +18,12 @@ optlib             pure function(s)                         torch twin
 =================  =======================================  ===============================
 
 The schedulers work with any ``torch.optim.Optimizer``: optlib's and torch's alike.
+They combine with torch's schedulers as their twins do: ``LinearWarmup`` is chainable
+(it multiplies the current lr, by the ratio of :func:`linear_warmup` at two successive
+steps), so it works in a ``ChainedScheduler`` or beside another scheduler, while
+``CyclicLR``, ``OneCycleLR`` and ``SGDR`` set the lr from their own bases, as in torch.
+A group's lr may be a one-element Tensor, and the states are torch's, so a scheduler's
+state_dict loads into its twin and back.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from __future__ import annotations
 import math
 import types
 from collections.abc import Callable
+from functools import partial
 
 import torch
 from torch.optim.lr_scheduler import LRScheduler
@@ -40,15 +47,19 @@ __all__ = [
 
 # --------------------------------------------------------------------------- shared helpers
 def _per_group(name: str, optimizer, value) -> list:
-    """One value per param group: a list/tuple is checked for length, a scalar is repeated."""
+    """One value per param group: a list/tuple is checked for length, a scalar is
+    repeated. A Tensor is copied, as torch copies it, so that changing the caller's
+    tensor later changes nothing here."""
     n = len(optimizer.param_groups)
     if isinstance(value, (list, tuple)):
         if len(value) != n:
             raise ValueError(
                 f"{name} must have the same length as optimizer.param_groups. "
                 f"{name} has {len(value)} values, param_groups has {n}.")
-        return list(value)
-    return [value] * n
+        values = list(value)
+    else:
+        values = [value] * n
+    return [v.clone() if isinstance(v, torch.Tensor) else v for v in values]
 
 
 def _check_optimizer(optimizer) -> None:
@@ -57,11 +68,20 @@ def _check_optimizer(optimizer) -> None:
 
 
 def _set_group(group: dict, key: str, value) -> None:
-    """Write ``group[key]``, in place when the group holds a tensor (as torch does)."""
+    """Write ``group[key]`` as torch does: in place when the group holds a tensor (a
+    one-element value squeezed to 0-d), else by assignment (which may store a
+    tensor)."""
     if isinstance(group[key], torch.Tensor):
-        group[key].fill_(float(value))
+        if isinstance(value, torch.Tensor) and value.dim() != 0:
+            value = value.squeeze()
+        group[key].fill_(value)
     else:
         group[key] = value
+
+
+def _copy(value):
+    """A value read from a group, never aliasing it (what ``get_last_lr`` returns)."""
+    return value.clone() if isinstance(value, torch.Tensor) else value
 
 
 def _momentum_key(scheduler, optimizer) -> None:
@@ -79,6 +99,18 @@ def _write_momentum(group: dict, momentum: float, use_beta1: bool) -> None:
         group["momentum"] = momentum
 
 
+def _real_value(value, name: str):
+    """``value`` itself, or the number in a one-element real Tensor (a bound, a momentum
+    or a group's lr may be a Tensor, as torch allows), for the checks below."""
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1 or value.is_complex() or value.dtype == torch.bool:
+            raise TypeError(f"{name} must be a real number or a one-element real "
+                            f"Tensor, got a Tensor of shape {tuple(value.shape)}, "
+                            f"{value.dtype}")
+        return value.item()
+    return value
+
+
 def _check_step(t, name: str = "t") -> None:
     """A step (or epoch) of a schedule: a finite real number >= 0."""
     _require_real(t, name)
@@ -87,7 +119,9 @@ def _check_step(t, name: str = "t") -> None:
 
 
 def _check_value(value, name: str, *, strict: bool = False) -> None:
-    """A finite real ``value`` >= 0 (> 0 when ``strict``)."""
+    """A finite real ``value`` >= 0 (> 0 when ``strict``); a one-element Tensor is read
+    as its number."""
+    value = _real_value(value, name)
     _require_real(value, name)
     if not ((value > 0 if strict else value >= 0) and value < math.inf):
         bound = "> 0" if strict else ">= 0"
@@ -97,7 +131,7 @@ def _check_value(value, name: str, *, strict: bool = False) -> None:
 def _check_momenta(values, name: str, use_beta1: bool) -> None:
     """Cycled momenta: in [0, 1) for Adam's beta1, in [0, inf) for SGD's momentum."""
     for v in values:
-        check_in_range(v, name, 0.0, 1.0 if use_beta1 else math.inf)
+        check_in_range(_real_value(v, name), name, 0.0, 1.0 if use_beta1 else math.inf)
 
 
 def _check_clr_shape(step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode) -> None:
@@ -146,27 +180,61 @@ def triangular(t, base_lr, max_lr, step_size):
     return base_lr + (max_lr - base_lr) * max(0.0, 1 - x)
 
 
-_CLR_MODES = {  # mode -> (amplitude scale as a function of its argument, what the argument is)
-    "triangular": (lambda x: 1.0, "cycle"),
-    "triangular2": (lambda x: 1 / (2.0 ** (x - 1)), "cycle"),
-}
+# The amplitude of each built-in mode, as a function of the cycle or of the step. They
+# are module-level functions (not lambdas or bound methods) so that a scheduler holding
+# one has no reference cycle and pickles.
+def _triangular_scale(x):
+    return 1.0
+
+
+def _triangular2_scale(x):
+    return 1 / (2.0 ** (x - 1))
+
+
+def _exp_range_scale(gamma, x):
+    return gamma ** x
+
+
+def _mode_scale(mode, gamma):
+    """(amplitude function, what it is a function of) of a built-in ``mode``."""
+    if mode == "triangular":
+        return _triangular_scale, "cycle"
+    if mode == "triangular2":
+        return _triangular2_scale, "cycle"
+    return partial(_exp_range_scale, gamma), "iterations"
+
+
+def _clr_position(t, total_size, step_ratio):
+    """(cycle c, triangle height h in [0, 1]) at step t; a cycle is ``total_size``
+    steps, of which the fraction ``step_ratio`` rises."""
+    cycle = math.floor(1 + t / total_size)
+    x = 1.0 + t / total_size - cycle                    # where in the cycle, in [0, 1)
+    height = x / step_ratio if x <= step_ratio else (x - 1) / (step_ratio - 1)
+    return cycle, height
+
+
+def _clr_amplitude(t, cycle, scale_fn, scale_mode):
+    return scale_fn(cycle if scale_mode == "cycle" else t)
 
 
 def _clr_shape(t, step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode):
-    """(height, amplitude) at step t: the triangle height in [0, 1] and the amplitude factor."""
+    """(height, amplitude) at step t, from the arguments of :func:`cyclic_lr`."""
     up = float(step_size_up)
-    down = up if step_size_down is None else float(step_size_down)
-    total = up + down
-    ratio = up / total
-    cycle = math.floor(1 + t / total)
-    x = 1.0 + t / total - cycle                              # position in the cycle, in [0, 1)
-    height = x / ratio if x <= ratio else (x - 1) / (ratio - 1)
+    total = up + (up if step_size_down is None else float(step_size_down))
+    cycle, height = _clr_position(t, total, up / total)
     if scale_fn is None:
-        if mode == "exp_range":
-            scale_fn, scale_mode = (lambda k: gamma ** k), "iterations"
-        else:
-            scale_fn, scale_mode = _CLR_MODES[mode]
-    return height, scale_fn(cycle if scale_mode == "cycle" else t)
+        scale_fn, scale_mode = _mode_scale(mode, gamma)
+    return height, _clr_amplitude(t, cycle, scale_fn, scale_mode)
+
+
+def _rise(low, high, height, amplitude):
+    """The lr of CLR: up from ``low`` by the triangle's height times the amplitude."""
+    return low + (high - low) * height * amplitude
+
+
+def _fall(low, high, height, amplitude):
+    """The momentum of CLR: the mirror image, down from ``high``."""
+    return high - (high - low) * height * amplitude
 
 
 def cyclic_lr(t, base_lr, max_lr, step_size_up=2000, step_size_down=None, mode="triangular",
@@ -185,7 +253,8 @@ def cyclic_lr(t, base_lr, max_lr, step_size_up=2000, step_size_down=None, mode="
 
     with amplitude :math:`a = 1` (``triangular``), :math:`a = 2^{1-c}` (``triangular2``),
     :math:`a = \gamma^t` (``exp_range``) or :math:`a` = ``scale_fn(c)`` / ``scale_fn(t)``
-    (``scale_mode`` ``'cycle'`` / ``'iterations'``).
+    (``scale_mode`` ``'cycle'`` / ``'iterations'``). The bounds may be one-element
+    Tensors (the result is then a Tensor).
 
     >>> [round(cyclic_lr(t, 0.1, 0.5, step_size_up=2, mode="triangular2"), 3) for t in range(9)]
     [0.1, 0.3, 0.5, 0.3, 0.1, 0.2, 0.3, 0.2, 0.1]
@@ -195,7 +264,7 @@ def cyclic_lr(t, base_lr, max_lr, step_size_up=2000, step_size_down=None, mode="
     _check_value(max_lr, "max_lr")
     _check_clr_shape(step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode)
     height, amp = _clr_shape(t, step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode)
-    return base_lr + (max_lr - base_lr) * height * amp
+    return _rise(base_lr, max_lr, height, amp)
 
 
 def cyclic_momentum(t, base_momentum=0.8, max_momentum=0.9, step_size_up=2000,
@@ -212,7 +281,7 @@ def cyclic_momentum(t, base_momentum=0.8, max_momentum=0.9, step_size_up=2000,
     _check_value(max_momentum, "max_momentum")
     _check_clr_shape(step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode)
     height, amp = _clr_shape(t, step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode)
-    return max_momentum - (max_momentum - base_momentum) * height * amp
+    return _fall(base_momentum, max_momentum, height, amp)
 
 
 class CyclicLR(LRScheduler):
@@ -221,9 +290,18 @@ class CyclicLR(LRScheduler):
     Step :math:`t` (``last_epoch``, counted in mini-batches) gets :func:`cyclic_lr`; with
     ``cycle_momentum`` the momentum (``momentum``, or :math:`\beta_1` in ``betas``) gets
     :func:`cyclic_momentum`, falling while the learning rate rises. Equals
-    ``torch.optim.lr_scheduler.CyclicLR``: same arguments and defaults; the scheduler overwrites
-    each group's ``lr`` with ``base_lr`` at construction (and its momentum with ``max_momentum``).
-    The schedule has no end: it keeps cycling for as many steps as it is given, as torch's does.
+    ``torch.optim.lr_scheduler.CyclicLR``: same arguments and defaults; the scheduler
+    overwrites each group's ``lr`` with ``base_lr`` at construction (and its momentum
+    with ``max_momentum``). The schedule has no end: it keeps cycling for as many steps
+    as it is given, as torch's does.
+
+    Like torch's, it computes the lr from its own bounds, not from the group's current
+    lr: stepped beside another scheduler (or in a ``ChainedScheduler``) it overrides
+    it. A group's ``lr`` and the bounds and momenta may be one-element Tensors (a Tensor
+    lr is updated in place). The state, ``state_dict()`` and ``load_state_dict()`` are
+    torch's (``total_size``, ``step_ratio``, ``_scale_fn_ref``, ...), so a checkpoint
+    moves between the two classes; optlib's earlier state_dicts (with ``step_size_up``
+    and ``step_size_down``) load too.
 
     Args:
         optimizer: any ``torch.optim.Optimizer``.
@@ -234,7 +312,8 @@ class CyclicLR(LRScheduler):
             ``'exp_range'`` (amplitude :math:`\gamma^t`).
         gamma: the base of ``exp_range``. scale_fn, scale_mode: a custom amplitude
             :math:`a(c)` or :math:`a(t)`, overriding ``mode``.
-        cycle_momentum, base_momentum, max_momentum: cycle the momentum inversely to :math:`\eta`.
+        cycle_momentum, base_momentum, max_momentum: cycle the momentum inversely to
+            :math:`\eta`.
         last_epoch: index of the last batch (``-1`` starts the schedule).
 
     Example:
@@ -252,7 +331,8 @@ class CyclicLR(LRScheduler):
         0.1 0.9
 
     References:
-        Smith, *Cyclical Learning Rates for Training Neural Networks*, WACV 2017 (arXiv 1506.01186).
+        Smith, *Cyclical Learning Rates for Training Neural Networks*, WACV 2017
+        (arXiv 1506.01186).
     """
 
     def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None,
@@ -263,9 +343,7 @@ class CyclicLR(LRScheduler):
         max_lrs = _per_group("max_lr", optimizer, max_lr)
         for name, values in (("base_lr", base_lrs), ("max_lr", max_lrs)):
             for v in values:
-                _require_real(v, name)
-                if not 0.0 <= v < math.inf:
-                    raise ValueError(f"Invalid {name}: {v} (expected a finite value >= 0)")
+                _check_value(v, name)
         _check_clr_shape(step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode)
         check_bool(cycle_momentum, "cycle_momentum")
 
@@ -274,10 +352,12 @@ class CyclicLR(LRScheduler):
             for lr, group in zip(base_lrs, optimizer.param_groups):
                 _set_group(group, "lr", lr)
         self.max_lrs = max_lrs
-        self.step_size_up = float(step_size_up)
-        self.step_size_down = self.step_size_up if step_size_down is None else float(step_size_down)
-        self.mode, self.gamma, self.scale_mode = mode, gamma, scale_mode
-        self._scale_fn_custom = scale_fn
+        up = float(step_size_up)
+        self.total_size = up + (up if step_size_down is None else float(step_size_down))
+        self.step_ratio = up / self.total_size
+        self.mode, self.gamma = mode, gamma
+        self._scale_fn_custom, self.scale_mode = scale_fn, scale_mode
+        self._init_scale_fn()
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
             _momentum_key(self, optimizer)
@@ -293,23 +373,36 @@ class CyclicLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
         self.base_lrs = base_lrs   # as torch: the bounds given here, not the groups' initial_lr
 
-    def _shape(self) -> dict:
-        return dict(step_size_up=self.step_size_up, step_size_down=self.step_size_down,
-                    mode=self.mode, gamma=self.gamma, scale_fn=self._scale_fn_custom,
-                    scale_mode=self.scale_mode)
+    def _init_scale_fn(self) -> None:
+        """A built-in ``mode`` fixes the amplitude function and what it is a function of
+        (as torch does, whatever ``scale_mode`` says); a custom ``scale_fn`` is kept."""
+        if self._scale_fn_custom is None:
+            self._scale_fn_ref, self.scale_mode = _mode_scale(self.mode, self.gamma)
+
+    def scale_fn(self, x):
+        """The amplitude at ``x``, the cycle (or the step, with ``'iterations'``)."""
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        return self._scale_fn_ref(x)
 
     def get_lr(self):
-        t, shape = self.last_epoch, self._shape()
+        t = self.last_epoch
+        cycle, height = _clr_position(t, self.total_size, self.step_ratio)
+        amp = _clr_amplitude(t, cycle, self.scale_fn, self.scale_mode)
         if self.cycle_momentum:
             for group, m_base, m_max in zip(self.optimizer.param_groups, self.base_momentums,
                                             self.max_momentums):
-                _write_momentum(group, cyclic_momentum(t, m_base, m_max, **shape), self.use_beta1)
-        return [cyclic_lr(t, b, m, **shape) for b, m in zip(self.base_lrs, self.max_lrs)]
+                m = _fall(m_base, m_max, height, amp)
+                _write_momentum(group, m, self.use_beta1)
+        return [_rise(b, m, height, amp) for b, m in zip(self.base_lrs, self.max_lrs)]
 
     def state_dict(self):
-        """As torch: a custom ``scale_fn`` is saved only when it is a callable object (its
-        ``__dict__``); a plain function or lambda is not saved and must be passed again."""
+        """As torch: the amplitude function is not saved (``_scale_fn_ref``, rebuilt
+        from ``mode`` on loading); a custom ``scale_fn`` is saved only when it is a
+        callable object (its ``__dict__``), a plain function or lambda must be passed
+        again."""
         state = super().state_dict()
+        state.pop("_scale_fn_ref", None)
         fn = state.pop("_scale_fn_custom")
         state["_scale_fn_custom"] = None
         if fn is not None and not isinstance(fn, types.FunctionType):
@@ -317,11 +410,19 @@ class CyclicLR(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict):
+        """torch's state_dict (of this or an older release, which may hold
+        ``_scale_fn_ref``) or optlib's earlier one; the caller's dict is not changed."""
         state_dict = dict(state_dict)
         fn_state = state_dict.pop("_scale_fn_custom", None)
+        state_dict.pop("_scale_fn_ref", None)         # rebuilt below, never loaded
+        if "total_size" not in state_dict and "step_size_up" in state_dict:
+            up, down = state_dict.pop("step_size_up"), state_dict.pop("step_size_down")
+            state_dict["total_size"] = up + down
+            state_dict["step_ratio"] = up / state_dict["total_size"]
         super().load_state_dict(state_dict)
         if fn_state is not None:
             self._scale_fn_custom.__dict__.update(fn_state)
+        self._init_scale_fn()
 
 
 # --------------------------------------------------------------------------- SGDR
@@ -460,42 +561,85 @@ class SGDR(LRScheduler):
                 raise ValueError(f"Expected non-negative epoch, but got {epoch}")
             self.T_cur, self.T_i = restart_position(epoch, self.T_0, self.T_mult)
         self.last_epoch = math.floor(epoch)
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+        self._get_lr_called_within_step = True      # torch's step sets (and saves) it
+        try:
+            lrs = self.get_lr()
+        finally:
+            self._get_lr_called_within_step = False
+        for group, lr in zip(self.optimizer.param_groups, lrs):
             _set_group(group, "lr", lr)
         self._last_lr = [g["lr"].clone() if isinstance(g["lr"], torch.Tensor) else g["lr"]
                          for g in self.optimizer.param_groups]
 
 
 # --------------------------------------------------------------------------- one-cycle
-def _anneal(start, end, pct, strategy):
-    if strategy == "cos":                                   # half a cosine from start to end
-        return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
-    return (end - start) * pct + start                      # straight line
+def _anneal_cos(start, end, pct):
+    """Half a cosine from ``start`` (pct = 0) to ``end`` (pct = 1)."""
+    return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
 
 
-def _one_cycle(t, total_steps, pct_start, three_phase, strategy, levels):
-    """Anneal through ``levels`` (the values at the phase boundaries), as torch's OneCycleLR."""
+def _anneal_linear(start, end, pct):
+    """A straight line from ``start`` (pct = 0) to ``end`` (pct = 1)."""
+    return (end - start) * pct + start
+
+
+_ANNEAL = {"cos": _anneal_cos, "linear": _anneal_linear}
+
+
+def _phases(total_steps, pct_start, three_phase):
+    """The phases of the 1cycle policy, in torch's form (the ``_schedule_phases`` of
+    its state): the step each phase ends at and the group keys of the values it goes
+    between."""
+    ends = [float(pct_start * total_steps) - 1]
+    lrs = ["initial_lr", "max_lr"]
+    momenta = ["max_momentum", "base_momentum"]
+    if three_phase:                     # back down to the start, then the final anneal
+        ends.append(float(2 * pct_start * total_steps) - 2)
+        lrs.append("initial_lr")
+        momenta.append("max_momentum")
+    ends.append(total_steps - 1)
+    lrs.append("min_lr")
+    momenta.append("max_momentum")
+    return [{"end_step": end, "start_lr": lrs[i], "end_lr": lrs[i + 1],
+             "start_momentum": momenta[i], "end_momentum": momenta[i + 1]}
+            for i, end in enumerate(ends)]
+
+
+def _through_phases(t, phases, values, kind, anneal):
+    """The value at step t: ``anneal`` between ``values[phase["start_" + kind]]`` and
+    ``values[phase["end_" + kind]]`` in the phase that holds t (the last one past its
+    end), with the fraction of that phase done."""
+    start = 0.0
+    for i, phase in enumerate(phases):
+        end = phase["end_step"]
+        if t <= end or i == len(phases) - 1:
+            pct = (t - start) / (end - start)
+            low, high = values[phase["start_" + kind]], values[phase["end_" + kind]]
+            return anneal(low, high, pct)
+        start = end
+
+
+def _past_the_end(t, total_steps):
+    return ValueError(f"Tried to step {t} times. The specified number of total steps "
+                      f"is {total_steps}")
+
+
+def _one_cycle(t, total_steps, pct_start, three_phase, strategy, values, kind):
+    """Check the arguments, then :func:`_through_phases` of torch's phases."""
     if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps <= 0:
         raise ValueError(f"Expected positive integer total_steps, but got {total_steps}")
     _require_real(pct_start, "pct_start")
     if not 0 <= pct_start <= 1:
         raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
-    if strategy not in ("cos", "linear"):
-        raise ValueError(f"anneal_strategy must be one of 'cos' or 'linear', instead got {strategy}")
+    if strategy not in _ANNEAL:
+        raise ValueError(
+            f"anneal_strategy must be one of 'cos' or 'linear', instead got {strategy}")
     _require_real(t, "t")
     if t > total_steps:
-        raise ValueError(
-            f"Tried to step {t} times. The specified number of total steps is {total_steps}")
+        raise _past_the_end(t, total_steps)
     _check_step(t)
-    ends = [float(pct_start * total_steps) - 1]
-    if three_phase:
-        ends.append(float(2 * pct_start * total_steps) - 2)
-    ends.append(total_steps - 1)
-    start = 0.0
-    for i, end in enumerate(ends):
-        if t <= end or i == len(ends) - 1:
-            return _anneal(levels[i], levels[i + 1], (t - start) / (end - start), strategy)
-        start = end
+    phases = _phases(total_steps, pct_start, three_phase)
+    return _through_phases(t, phases, values, kind, _ANNEAL[strategy])
 
 
 def one_cycle(t, max_lr, total_steps, pct_start=0.3, anneal_strategy="cos", div_factor=25.0,
@@ -520,10 +664,9 @@ def one_cycle(t, max_lr, total_steps, pct_start=0.3, anneal_strategy="cos", div_
     _check_value(final_div_factor, "final_div_factor", strict=True)
     initial_lr = max_lr / div_factor if initial_lr is None else initial_lr
     min_lr = initial_lr / final_div_factor if min_lr is None else min_lr
-    levels = [initial_lr, max_lr, min_lr]
-    if three_phase:                                 # back down to the start, then the final anneal
-        levels.insert(2, initial_lr)
-    return _one_cycle(t, total_steps, pct_start, three_phase, anneal_strategy, levels)
+    values = {"initial_lr": initial_lr, "max_lr": max_lr, "min_lr": min_lr}
+    return _one_cycle(t, total_steps, pct_start, three_phase, anneal_strategy, values,
+                      "lr")
 
 
 def one_cycle_momentum(t, total_steps, base_momentum=0.85, max_momentum=0.95, pct_start=0.3,
@@ -537,10 +680,9 @@ def one_cycle_momentum(t, total_steps, base_momentum=0.85, max_momentum=0.95, pc
     """
     _check_value(base_momentum, "base_momentum")
     _check_value(max_momentum, "max_momentum")
-    levels = [max_momentum, base_momentum, max_momentum]
-    if three_phase:
-        levels.append(max_momentum)
-    return _one_cycle(t, total_steps, pct_start, three_phase, anneal_strategy, levels)
+    values = {"base_momentum": base_momentum, "max_momentum": max_momentum}
+    return _one_cycle(t, total_steps, pct_start, three_phase, anneal_strategy, values,
+                      "momentum")
 
 
 class OneCycleLR(LRScheduler):
@@ -553,15 +695,25 @@ class OneCycleLR(LRScheduler):
     Equals ``torch.optim.lr_scheduler.OneCycleLR``, including its errors; stepping beyond
     ``total_steps`` raises ``ValueError``.
 
+    Like torch's, it computes the lr from those group keys, not from the group's
+    current lr, so it overrides a scheduler stepped beside it. A group's ``lr``,
+    ``max_lr`` and the momenta may be one-element Tensors. The state is torch's
+    (``total_steps``, ``_schedule_phases``, ``_anneal_func_type``, ...), so a
+    state_dict moves between the two classes, including one of an older torch without
+    ``_anneal_func_type`` (which saved the anneal function itself as ``anneal_func``)
+    and optlib's earlier one (``pct_start``, ``three_phase``, ``anneal_strategy``).
+
     Args:
         optimizer: any ``torch.optim.Optimizer``.
         max_lr: peak learning rate (a float or one per group).
         total_steps: number of steps, or give ``epochs`` and ``steps_per_epoch``.
         pct_start: fraction of the steps spent rising (a float in [0, 1], default 0.3).
         anneal_strategy: ``'cos'`` (default) or ``'linear'``.
-        cycle_momentum, base_momentum, max_momentum: momentum between 0.85 and 0.95 by default.
+        cycle_momentum, base_momentum, max_momentum: momentum between 0.85 and 0.95 by
+            default.
         div_factor, final_div_factor: default 25 and 1e4.
-        three_phase: the paper's symmetric rise and fall, then a final anneal (default False).
+        three_phase: the paper's symmetric rise and fall, then a final anneal (default
+            False).
         last_epoch: index of the last batch.
 
     Example:
@@ -590,6 +742,10 @@ class OneCycleLR(LRScheduler):
         Networks Using Large Learning Rates*, 2019 (arXiv 1708.07120).
     """
 
+    # the anneal functions under torch's names (an older torch checkpoint names one)
+    _annealing_cos = staticmethod(_anneal_cos)
+    _annealing_linear = staticmethod(_anneal_linear)
+
     def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
                  pct_start=0.3, anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85,
                  max_momentum=0.95, div_factor=25.0, final_div_factor=1e4, three_phase=False,
@@ -611,15 +767,15 @@ class OneCycleLR(LRScheduler):
             raise ValueError("You must define either total_steps OR (epochs AND steps_per_epoch)")
         if not isinstance(pct_start, float) or not 0 <= pct_start <= 1:  # (and not NaN)
             raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
-        if anneal_strategy not in ("cos", "linear"):
+        if anneal_strategy not in _ANNEAL:
             raise ValueError(
                 f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}")
-        self.pct_start, self.anneal_strategy = pct_start, anneal_strategy
         check_bool(three_phase, "three_phase")
         check_bool(cycle_momentum, "cycle_momentum")
         _check_value(div_factor, "div_factor", strict=True)
         _check_value(final_div_factor, "final_div_factor", strict=True)
-        self.three_phase = three_phase
+        self._schedule_phases = _phases(self.total_steps, pct_start, three_phase)
+        self._anneal_func_type = anneal_strategy
 
         max_lrs = _per_group("max_lr", optimizer, max_lr)
         for m in max_lrs:
@@ -642,16 +798,37 @@ class OneCycleLR(LRScheduler):
                     group["max_momentum"], group["base_momentum"] = m_max, m_base
         super().__init__(optimizer, last_epoch)
 
+    def _anneal_func(self, start, end, pct):
+        kind = getattr(self, "_anneal_func_type", None)
+        if kind is None:              # loaded from an older torch: the function itself
+            return self.anneal_func(start, end, pct)
+        if kind not in _ANNEAL:
+            raise ValueError(f"Unknown _anneal_func_type: {kind}")
+        return _ANNEAL[kind](start, end, pct)
+
+    def load_state_dict(self, state_dict):
+        """torch's state_dict, or optlib's earlier one (which kept ``pct_start``,
+        ``three_phase`` and ``anneal_strategy`` instead of torch's phases); the caller's
+        dict is not changed."""
+        state_dict = dict(state_dict)
+        if "_schedule_phases" not in state_dict and "pct_start" in state_dict:
+            state_dict["_schedule_phases"] = _phases(
+                state_dict["total_steps"], state_dict.pop("pct_start"),
+                state_dict.pop("three_phase"))
+            state_dict["_anneal_func_type"] = state_dict.pop("anneal_strategy")
+        super().load_state_dict(state_dict)
+
     def get_lr(self):
-        t, shape = self.last_epoch, dict(pct_start=self.pct_start, three_phase=self.three_phase,
-                                         anneal_strategy=self.anneal_strategy)
+        t = self.last_epoch
+        if t > self.total_steps:
+            raise _past_the_end(t, self.total_steps)
         lrs = []
         for group in self.optimizer.param_groups:
-            lrs.append(one_cycle(t, group["max_lr"], self.total_steps,
-                                 initial_lr=group["initial_lr"], min_lr=group["min_lr"], **shape))
+            lrs.append(_through_phases(t, self._schedule_phases, group, "lr",
+                                       self._anneal_func))
             if self.cycle_momentum:
-                m = one_cycle_momentum(t, self.total_steps, group["base_momentum"],
-                                       group["max_momentum"], **shape)
+                m = _through_phases(t, self._schedule_phases, group, "momentum",
+                                    self._anneal_func)
                 _write_momentum(group, m, self.use_beta1)
         return lrs
 
@@ -692,20 +869,48 @@ def linear_warmup(t, base_lr, start_factor=1.0 / 3, end_factor=1.0, total_iters=
                       + (end_factor - start_factor) * min(total_iters, t) / total_iters)
 
 
+def _linear_warmup_ratio(t, start_factor, end_factor, total_iters):
+    r"""The factor that takes the lr of step :math:`t - 1` to the lr of step :math:`t`
+    (:math:`1 \le t \le T`) in :func:`linear_warmup`:
+
+    .. math::
+
+        \frac{\eta_t}{\eta_{t-1}} = \frac{f(t)}{f(t-1)}
+            = 1 + \frac{f_1 - f_0}{T f_0 + (t - 1)(f_1 - f_0)},
+        \qquad f(t) = f_0 + (f_1 - f_0)\,\frac{t}{T}
+
+    The product of the factors of steps 1 to :math:`t` is :math:`f(t)/f_0`, so a lr that
+    starts at :math:`f_0\,\eta_{\text{base}}` and is multiplied by them follows
+    :func:`linear_warmup` (to rounding), and a lr that another scheduler also changes
+    keeps that change.
+
+    >>> [round(_linear_warmup_ratio(t, 0.25, 1.0, 3), 4) for t in (1, 2, 3)]
+    [2.0, 1.5, 1.3333]
+    """
+    change = end_factor - start_factor
+    return 1.0 + change / (total_iters * start_factor + (t - 1) * change)
+
+
 class LinearWarmup(LRScheduler):
-    r"""Linear warm-up: scale each group's initial lr from ``start_factor`` to ``end_factor``.
+    r"""Linear warm-up: scale each group's lr from ``start_factor`` to ``end_factor``.
 
     Step :math:`t` gets :func:`linear_warmup`,
-    :math:`\eta_t = \eta_{\text{base}}(f_0 + (f_1 - f_0)\min(t, T)/T)`, constant after
-    :math:`T` = ``total_iters`` (stepping past :math:`T` keeps ``end_factor`` times the base lr,
-    as torch does). Equals ``torch.optim.lr_scheduler.LinearLR`` (same arguments,
-    defaults and factor errors; ``total_iters`` must be an integer >= 1, which torch does not
-    check).
+    :math:`\eta_t = \eta_{\text{base}}(f_0 + (f_1 - f_0)\min(t, T)/T)`, constant
+    after :math:`T` = ``total_iters`` (stepping past :math:`T` keeps ``end_factor``
+    times the base lr, as torch does). Equals ``torch.optim.lr_scheduler.LinearLR``
+    (same arguments, defaults and factor errors; ``total_iters`` must be an integer
+    >= 1, which torch does not check).
 
-    .. note::
-       torch's ``LinearLR`` updates the lr multiplicatively from its current value ("chainable"),
-       optlib computes the closed form from the base lr. They agree to rounding when the scheduler
-       is used alone; to stack a warm-up in front of another schedule use :class:`WarmupThen`.
+    It is *chainable*, as torch's: at step 0 it multiplies each group's current lr by
+    :math:`f_0`, then at step :math:`t \le T` by the factor :math:`f(t)/f(t-1)`
+    (``_linear_warmup_ratio``), and past :math:`T` it leaves the lr alone. Used alone,
+    that is the closed form above up to rounding (about 1e-14 relative at most);
+    stepped beside another scheduler (an ``ExponentialLR``, in a ``ChainedScheduler``,
+    after a milestone of a ``SequentialLR``) it scales what that scheduler set instead
+    of overwriting it. ``step(epoch)`` (deprecated in torch) and ``SequentialLR``'s
+    milestones use the closed form from the base lrs. A group's ``lr`` may be a
+    one-element Tensor (updated in place). :class:`WarmupThen` puts a warm-up in front
+    of a schedule that is not chainable (``SGDR``, ``CyclicLR``, ``OneCycleLR``).
 
     Example:
         >>> import torch, optlib
@@ -726,10 +931,22 @@ class LinearWarmup(LRScheduler):
                  last_epoch=-1):
         _check_factors(start_factor, end_factor)
         _check_iters(total_iters, "total_iters")
-        self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
+        self.start_factor, self.end_factor = start_factor, end_factor
+        self.total_iters = total_iters
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        t, groups = self.last_epoch, self.optimizer.param_groups
+        if t == 0:                              # the first lr: f_0 times the current
+            return [group["lr"] * self.start_factor for group in groups]
+        if self._is_initial or t > self.total_iters:
+            return [_copy(group["lr"]) for group in groups]  # a resumed start; the end
+        ratio = _linear_warmup_ratio(t, self.start_factor, self.end_factor,
+                                     self.total_iters)
+        return [group["lr"] * ratio for group in groups]
+
+    def _get_closed_form_lr(self):
+        """The lrs at ``last_epoch`` from the base lrs: :func:`linear_warmup`."""
         return [linear_warmup(self.last_epoch, b, self.start_factor, self.end_factor,
                               self.total_iters) for b in self.base_lrs]
 

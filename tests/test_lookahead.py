@@ -146,15 +146,24 @@ def test_resume_without_the_slow_weights_would_differ():
     assert (straight[-1][0] - resumed[-1][0]).abs().max() > 1e-3
 
 
-def test_state_dict_holds_slow_weights_counter_and_inner_state():
+def test_state_dict_has_torchs_shape_with_slow_weights_and_counter_inside():
     params, f, opt = _fresh(k=5)
     start = [p.detach().clone() for p in params]
     run(opt, params, f, 3)
     sd = opt.state_dict()
-    assert set(sd) == {"optimizer", "slow_params", "inner_steps", "k", "alpha"}
-    assert sd["inner_steps"] == 3 and sd["k"] == 5 and sd["alpha"] == 0.5
-    assert all(torch.equal(sd["slow_params"][i], s) for i, s in enumerate(start))
-    assert set(sd["optimizer"]["state"][0]) == {"step", "exp_avg", "exp_avg_sq"}
+    assert set(sd) == {"state", "param_groups"}
+    inner = opt.optimizer.state_dict()
+    assert [{k: v for k, v in g.items() if not k.startswith("lookahead_")}
+            for g in sd["param_groups"]] == inner["param_groups"]
+    for g in sd["param_groups"]:
+        ours = (g["lookahead_k"], g["lookahead_alpha"], g["lookahead_step"])
+        assert ours == (5, 0.5, 3)
+    assert set(sd["state"]) == set(inner["state"]) == {0, 1, 2}
+    for i, s in enumerate(start):
+        assert set(sd["state"][i]) == {"step", "exp_avg", "exp_avg_sq", "slow_param"}
+        assert torch.equal(sd["state"][i]["slow_param"], s)
+        for key, value in inner["state"][i].items():
+            assert torch.equal(sd["state"][i][key], value)
     run(opt, params, f, 2)  # the 5th step synchronises: phi moved to the new theta
     assert all(torch.equal(opt.state[p]["slow_param"], p) for p in params)
 
@@ -175,12 +184,90 @@ def test_inner_torch_state_dict_moves_to_optlib_inner():
     assert_same_trajectories(run(opt2, params2, f2, 15), straight, **TOL)
 
 
-def test_load_state_dict_checks_the_number_of_parameters():
+def test_load_state_dict_checks_the_parameters_and_the_lookahead_part():
     params, f, opt = _fresh()
+    run(opt, params, f, 2)
     sd = opt.state_dict()
-    other = optlib.Lookahead(torch.optim.Adam(params[:2]), k=5)
-    with pytest.raises(ValueError, match="3 slow weights, but the optimizer has 2 parameters"):
-        other.load_state_dict(sd)
+    other = optlib.Lookahead(torch.optim.Adam([{"params": params[:1]},
+                                                {"params": params[1:2]}]), k=5)
+    with pytest.raises(ValueError, match="doesn't match the size of optimizer's group"):
+        other.load_state_dict(sd)                # torch's own message, from the inner
+    assert len(other.state) == 0 and other.inner_steps == 0
+    # the inner optimiser's state_dict alone is not a Lookahead's: a clear error
+    before = repr(opt.state_dict())
+    lacks = (r"^Lookahead\.load_state_dict: param group 0 lacks the keys "
+             r"\['lookahead_alpha', 'lookahead_k', 'lookahead_step'\] \(was the "
+             r"state_dict saved by the inner optimiser")
+    with pytest.raises(ValueError, match=lacks):
+        opt.load_state_dict(opt.optimizer.state_dict())
+    lacks = (r"^Lookahead\.load_state_dict: the state_dict lacks the keys "
+             r"\['param_groups', 'state'\]")
+    with pytest.raises(ValueError, match=lacks):
+        opt.load_state_dict({})
+    bad = copy.deepcopy(sd)
+    bad["param_groups"][1]["lookahead_step"] = 7
+    with pytest.raises(ValueError, match="the param groups disagree"):
+        opt.load_state_dict(bad)
+    assert repr(opt.state_dict()) == before
+
+
+def _old_format(opt):
+    """The state_dict optlib's Lookahead wrote before it took torch's shape."""
+    params = [p for g in opt.param_groups for p in g["params"]]
+    slow = {i: opt.state[p]["slow_param"] for i, p in enumerate(params)}
+    return {"optimizer": opt.optimizer.state_dict(), "slow_params": slow,
+            "inner_steps": opt.inner_steps, "k": opt.k, "alpha": opt.alpha}
+
+
+@pytest.mark.parametrize("inner_name", ["SGD", "Adam"])
+def test_the_earlier_state_dict_format_still_resumes_bit_identically(inner_name):
+    params, f, opt = _fresh(inner_name, k=4, alpha=0.7)
+    run(opt, params, f, 10)
+    saved = _round_trip(_old_format(opt))
+    values = [p.detach().clone() for p in params]
+    straight = run(opt, params, f, 13)
+    params2, f2, opt2 = _fresh(inner_name, k=2, alpha=0.1)
+    with torch.no_grad():
+        for p, v in zip(params2, values):
+            p.copy_(v)
+    opt2.load_state_dict(saved)
+    assert (opt2.k, opt2.alpha, opt2.inner_steps) == (4, 0.7, 10)
+    assert_same_trajectories(run(opt2, params2, f2, 13), straight)
+    old = _old_format(opt)
+    del old["slow_params"]
+    lacks = r"^Lookahead\.load_state_dict: the state_dict lacks the keys \['slow_params"
+    with pytest.raises(ValueError, match=lacks):
+        opt2.load_state_dict(old)
+
+
+def _round_trip(obj):
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    buf.seek(0)
+    return torch.load(buf, weights_only=True)
+
+
+def test_state_dict_hooks_run_as_in_torch():
+    """The four state_dict hooks of torch.optim.Optimizer: called, in order, with the
+    arguments torch gives them; a post-hook's result replaces the state_dict."""
+    seen = {}
+    for name, opt in (("torch", torch.optim.Adam([torch.zeros(2, requires_grad=True)])),
+                      ("ours", optlib.Lookahead(torch.optim.Adam(
+                          [torch.zeros(2, requires_grad=True)])))):
+        calls = seen[name] = []
+        opt.register_state_dict_pre_hook(lambda o: calls.append(("sd-pre", o)))
+        opt.register_state_dict_post_hook(
+            lambda o, sd: calls.append(("sd-post", o)) or {**sd, "extra": 1})
+        opt.register_load_state_dict_pre_hook(
+            lambda o, sd: calls.append(("load-pre", "extra" in sd)) or
+            {k: v for k, v in sd.items() if k != "extra"})
+        opt.register_load_state_dict_post_hook(lambda o: calls.append(("load-post", o)))
+        sd = opt.state_dict()
+        assert sd["extra"] == 1
+        opt.load_state_dict(sd)
+        assert [c[0] for c in calls] == ["sd-pre", "sd-post", "load-pre", "load-post"]
+        assert calls[0][1] is opt and calls[2][1] is True and calls[3][1] is opt
+    assert [c[0] for c in seen["ours"]] == [c[0] for c in seen["torch"]]
 
 
 # --------------------------------------------------------------------------- torch API
@@ -213,12 +300,14 @@ def test_step_closure_zero_grad_and_hooks():
     assert all(p.grad is None for p in params)
 
 
-def test_add_param_group_gives_the_new_parameters_slow_weights():
+def test_add_param_group_gives_the_new_parameters_slow_weights_at_the_next_step():
     params, f, opt = _fresh(inner_name="SGD", k=3, alpha=0.5)
     extra = torch.tensor([2.0, -1.0], dtype=torch.float64, requires_grad=True)
     opt.add_param_group({"params": [extra], "lr": 0.1, "momentum": 0.0})
     assert opt.optimizer.param_groups[-1]["params"] == [extra] and len(opt.param_groups) == 3
-    assert torch.equal(opt.state[extra]["slow_param"], extra.detach())
+    assert extra not in opt.state                      # taken at the next step, not now
+    with torch.no_grad():
+        extra.mul_(0.5)                     # moved before any step: phi starts here
 
     # the inner optimiser takes plain SGD steps on (extra ** 2).sum()
     theta = extra.detach().clone()
@@ -227,10 +316,94 @@ def test_add_param_group_gives_the_new_parameters_slow_weights():
         (f(params) + (extra ** 2).sum()).backward()
         opt.step()
         theta = theta - 0.1 * 2 * theta
-    phi = torch.tensor([2.0, -1.0], dtype=torch.float64)
+    phi = torch.tensor([1.0, -0.5], dtype=torch.float64)
     phi = phi + 0.5 * (theta - phi)  # the synchronisation after step 3
     torch.testing.assert_close(extra.detach(), phi, rtol=1e-14, atol=1e-14)
     assert torch.equal(opt.state[extra]["slow_param"], extra.detach())
+
+
+def test_slow_weights_start_where_the_weights_are_at_the_first_step():
+    """Weights loaded after Lookahead is built (a checkpoint, a pretrained model) are
+    theta_0: the first synchronisation pulls towards them, not towards the weights the
+    model had when Lookahead was built (issue 16: 1.5 instead of 3.0)."""
+    finals = []
+    for late in (True, False):
+        torch.manual_seed(0)
+        model = torch.nn.Linear(4, 1).double()
+        three = {k: torch.full_like(v, 3.0) for k, v in model.state_dict().items()}
+        if not late:
+            model.load_state_dict(three)
+        opt = optlib.Lookahead(optlib.Adam(model.parameters(), lr=1e-3), k=5)
+        assert len(opt.state) == 0                     # nothing copied at construction
+        if late:
+            model.load_state_dict(three)
+        for _ in range(5):
+            opt.zero_grad()
+            model(torch.ones(2, 4, dtype=torch.float64)).sum().backward()
+            opt.step()
+        finals.append(model.weight.detach().clone())
+    assert torch.equal(finals[0], finals[1])
+    assert (finals[0] - 3.0).abs().max() < 0.01       # Adam moved lr = 1e-3 per step
+
+
+def test_a_lookahead_of_a_lookahead_is_refused():
+    params, f, opt = _fresh()
+    with pytest.raises(TypeError, match="optimizer must not be a Lookahead itself"):
+        optlib.Lookahead(opt)
+
+
+needs_dcp = pytest.mark.skipif(not torch.distributed.is_available(),
+                               reason="torch.distributed is not built in")
+
+
+@needs_dcp
+@pytest.mark.parametrize("inner_cls", [torch.optim.Adam, optlib.Adam, optlib.SGD])
+def test_distributed_checkpoint_state_dict_round_trip(inner_cls):
+    """torch.distributed.checkpoint's get/set_optimizer_state_dict (one process) save
+    and restore Lookahead: the inner part is what they give for the inner optimiser
+    alone, and the resumed run is bit-identical."""
+    from torch.distributed.checkpoint.state_dict import (get_optimizer_state_dict,
+                                                         set_optimizer_state_dict)
+
+    def build(seed):
+        torch.manual_seed(seed)
+        model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(),
+                                    torch.nn.Linear(4, 1)).double()
+        inner = inner_cls([{"params": model[0].parameters()},
+                           {"params": model[2].parameters(), "lr": 0.003}], lr=0.01)
+        return model, optlib.Lookahead(inner, k=4, alpha=0.6)
+
+    x = torch.linspace(-1, 1, 24, dtype=torch.float64).reshape(8, 3)
+
+    def train(model, opt, steps):
+        for _ in range(steps):
+            opt.zero_grad()
+            (model(x) ** 2).mean().backward()
+            opt.step()
+        return [p.detach().clone() for p in model.parameters()]
+
+    model, opt = build(0)
+    train(model, opt, 6)
+    osd = get_optimizer_state_dict(model, opt)
+    inner_osd = get_optimizer_state_dict(model, opt.optimizer)
+    names = [n for n, _ in model.named_parameters()]
+    assert set(osd["state"]) == set(names)
+    for name in names:
+        inner_keys = set(inner_osd["state"].get(name, {}))  # (SGD: none)
+        assert set(osd["state"][name]) == inner_keys | {"slow_param"}
+    for g, ig in zip(osd["param_groups"], inner_osd["param_groups"]):
+        assert {k: v for k, v in g.items() if not k.startswith("lookahead_")} == ig
+        assert g["lookahead_step"] == 6
+    osd = copy.deepcopy(osd)
+    values = [p.detach().clone() for p in model.parameters()]
+    straight = train(model, opt, 7)
+
+    model2, opt2 = build(1)
+    model2.load_state_dict(dict(zip(model2.state_dict(), values)))
+    set_optimizer_state_dict(model2, opt2, osd)
+    assert (opt2.k, opt2.alpha, opt2.inner_steps) == (4, 0.6, 6)
+    for a, b in zip(train(model2, opt2, 7), straight):
+        assert torch.equal(a, b)
 
 
 def test_deepcopy_keeps_the_inner_optimiser():
