@@ -152,7 +152,7 @@ lab: $(STAMP)
 ## make chapters: run every chapter headless (into a temp folder, nothing written back)
 chapters: $(STAMP)
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	for nb in book/part*/*.ipynb; do \
+	for nb in book/*/*.ipynb; do \
 	  echo "make chapters: running $$nb"; \
 	  $(BIN)/jupyter nbconvert --to notebook --execute --output-dir "$$tmp" \
 	    --log-level WARN "$$nb" \

@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 # Everything the archive holds, relative to the repository root. A pattern with a
 # wildcard must match at least one file; a plain name must exist. Nothing else goes in.
 FILES = (
-    "book/part*/*.ipynb",  # the chapters, committed with their outputs
+    "book/*/*.ipynb",  # the chapters (parts and explorations), with their outputs
     "optlib/**/*.py",  # the optimisers the chapters import (Python files only)
     "optlab/**/*.py",  # experiments and the chapters' helpers; pyproject installs it
     "optlab/data/*",  # the workloads' committed data (the Shakespeare corpus and its origin)
@@ -50,8 +50,8 @@ README = """\
 This folder is the executable book *Optimization for Deep Learning*, packed for
 reading and running on your own machine. It holds:
 
-- `book/part1/`, `book/part2/`: every chapter as a Jupyter notebook, with the
-  outputs shown on the site;
+- `book/part1/`, `book/part2/`, `book/explore/`: every chapter as a Jupyter
+  notebook, with the outputs shown on the site;
 - `optlib/`: the optimisers and schedules, a small package that needs only PyTorch;
 - `optlab/`: the experiments behind the chapters' comparisons (`python -m optlab`)
   and the chapters' helpers (data, figures, glued numbers);

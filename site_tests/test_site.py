@@ -414,6 +414,51 @@ def test_no_page_loads_thebe():
         assert "thebe" not in html, f"{rel} still loads thebe"
 
 
+# --- explorable figures (optlab.explore, drawn by _static/explore.js) --------------------------
+
+EXPLORE_PAGE = "book/explore/surfaces.html"
+
+
+def _path_points(page, root) -> str:
+    return page.evaluate(
+        "r => Array.from(r.querySelectorAll('svg.optlab-explore-surface .trail polyline'))"
+        ".map(p => p.getAttribute('points')).join('|')",
+        root.element_handle(),
+    )
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_dragging_a_slider_redraws_the_explorer(browser, site, width):
+    """Every explorer draws; moving a slider, and picking another optimiser, changes the
+    path on the surface, the loss curve and the readout; nothing sticks out on a phone."""
+    context, page, errors = _open_page(browser, site, EXPLORE_PAGE, width)
+    try:
+        roots = page.locator(".optlab-explore")
+        assert roots.count() == 2, f"{roots.count()} explorers on {EXPLORE_PAGE} (2 wanted)"
+        for k in range(roots.count()):
+            root = roots.nth(k)
+            assert root.get_attribute("data-error") is None
+            assert root.locator("svg.optlab-explore-surface .contour").count() > 5
+            before = (_path_points(page, root), root.get_attribute("data-state"),
+                      root.locator(".optlab-explore-readout").inner_text())
+            assert before[0], "no path drawn"
+            slider = root.locator("input[type=range]").first
+            box = slider.bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= width
+            slider.focus()
+            page.keyboard.press("End")  # drag to the largest learning rate
+            after = (_path_points(page, root), root.get_attribute("data-state"),
+                     root.locator(".optlab-explore-readout").inner_text())
+            assert all(a != b for a, b in zip(before, after)), (before[1], after[1])
+            root.locator("select").select_option("Adam")
+            assert root.get_attribute("data-state").startswith("Adam:")
+            assert root.locator("input[type=range]").count() == 3  # eta, beta1, beta2
+            assert _path_points(page, root) != after[0]
+        assert not errors, errors
+    finally:
+        context.close()
+
+
 # --- navigation, driven by clicks ----------------------------------------------------------------
 
 NAV_PAGES = ["book/intro.html", "book/part1/05_amsgrad.html"]

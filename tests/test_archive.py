@@ -45,8 +45,8 @@ def run_script(*args: str) -> subprocess.CompletedProcess:
 def expected_members(root: Path) -> list[str]:
     """What the archive of `root` must hold, found independently of the script."""
     names = {"README.md"}
-    for part in sorted(root.glob("book/part*")):
-        names |= {p.relative_to(root).as_posix() for p in part.glob("*.ipynb")}
+    for folder in sorted(root.glob("book/*")):
+        names |= {p.relative_to(root).as_posix() for p in folder.glob("*.ipynb")}
     for package in ("optlib", "optlab"):
         for dirpath, dirnames, filenames in os.walk(root / package):
             dirnames[:] = [d for d in dirnames if d != "__pycache__"]
@@ -84,8 +84,9 @@ def test_archive_holds_exactly_the_listed_files(archive):
         chapter = zf.read(f"{TOP}/{CHAPTER}")
     assert names == expected_members(REPO)
     # Every chapter of the table of contents, independently of the glob above.
-    toc = re.findall(r"file:\s*(book/part\d/\S+)", (REPO / "_toc.yml").read_text())
-    assert len(toc) == 15
+    toc = re.findall(r"file:\s*(book/(?:part\d|explore)/\S+)",
+                     (REPO / "_toc.yml").read_text())
+    assert len(toc) == 16
     assert {f"{TOP}/{name}.ipynb" for name in toc} <= set(names)
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     # The chapters are packed as committed, outputs included.

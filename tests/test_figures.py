@@ -23,7 +23,7 @@ import pytest  # noqa: E402
 from optlab import book, plot  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "book").glob("part*/*.ipynb"))
+NOTEBOOKS = sorted((ROOT / "book").glob("*/*.ipynb"))
 
 
 @pytest.fixture(autouse=True)
