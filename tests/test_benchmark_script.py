@@ -68,7 +68,13 @@ def test_quick_run_of_one_optimiser_prints_the_table(bench, capsys):
         torch.set_num_threads(threads)
     out = capsys.readouterr().out
     assert re.search(r"^\| SGD +\| model +\| torch +\| [0-9.]+ +\| [0-9.]+ ", out, re.MULTILINE)
-    assert "Targets (model set): 1 met, 0 missed." in out or "0 met, 1 missed." in out
+    assert "Targets (every set): 1 met, 0 missed." in out or "0 met, 1 missed." in out
+
+
+def test_the_medium_set_is_many_medium_tensors(bench):
+    shapes = bench.PARAM_SETS["medium"]()
+    sizes = [torch.Size(s).numel() for s in shapes]
+    assert len(shapes) == 300 and min(sizes) == 10_000 and max(sizes) == 50_000
 
 
 @pytest.mark.parametrize("argv", [["--rounds", "0"], ["--repeats", "-1"], ["--threads", "0"],
