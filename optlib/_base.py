@@ -8,7 +8,14 @@ A concrete optimiser only says how one parameter is updated (``_update``) and wh
 * lazy state: a parameter's state is created the first time it has a gradient;
 * step counting in ``state["step"]``, stored as torch does (a float32 scalar tensor on the CPU) so
   that state dicts move freely between an optlib optimiser and its ``torch.optim`` twin;
-* argument validation with torch's messages (``check_*`` helpers below).
+* argument validation with torch's messages (``check_*`` helpers below), including
+  torch's implementation switches (``foreach``, ``fused``, ``capturable``,
+  ``differentiable``);
+* complex parameters, updated as pairs of reals (``torch.view_as_real``) as torch does,
+  and a Tensor ``lr``, read as its value at each step (see :meth:`Optimizer.step`);
+* checkpoints of older torch releases: group keys added since then get torch's defaults,
+  and a step counter saved as a Python number becomes a tensor
+  (:meth:`Optimizer.__setstate__`).
 
 Parameter groups, ``state_dict``/``load_state_dict``, hooks and ``zero_grad`` come from
 :class:`torch.optim.Optimizer`. The one piece replaced is the wrapper torch puts around ``step``
@@ -27,8 +34,8 @@ from numbers import Real
 import torch
 import torch.optim.optimizer as _torch_optimizer  # the global step hooks live here
 
-__all__ = ["Optimizer", "batches", "check_adam_hyper", "check_lr", "check_nonnegative", "check_betas", "check_in_range",
-           "check_bool"]
+__all__ = ["Optimizer", "batches", "check_adam_hyper", "check_lr", "check_nonnegative",
+           "check_betas", "check_in_range", "check_bool", "check_torch_flags"]
 
 
 # --------------------------------------------------------------------------- validation helpers
@@ -43,10 +50,19 @@ def _require_real(value, name: str) -> None:
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
 
 
-def check_lr(lr) -> None:
-    """``lr`` must be a finite float ≥ 0 (torch's message; NaN is rejected too)."""
-    _require_real(lr, "lr")
-    if not 0.0 <= lr < math.inf:
+def check_lr(lr, *, tensor_ok: bool = False) -> None:
+    """``lr`` must be a finite float ≥ 0 (torch's message; NaN is rejected too).
+
+    With ``tensor_ok`` (the torch twins) a one-element Tensor is accepted too, as
+    torch accepts it, with torch's message for a larger one; its value is checked as
+    a float."""
+    value = lr
+    if tensor_ok and isinstance(lr, torch.Tensor):
+        if lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        value = lr.item()
+    _require_real(value, "lr")
+    if not 0.0 <= value < math.inf:
         raise ValueError(f"Invalid learning rate: {lr}")
 
 
@@ -76,9 +92,10 @@ def check_betas(betas) -> None:
             raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
 
 
-def check_adam_hyper(lr, betas, eps, weight_decay) -> None:
-    """The checks torch's Adam makes, in its order, shared by the optimisers of the Adam family."""
-    check_lr(lr)
+def check_adam_hyper(lr, betas, eps, weight_decay, *, tensor_lr: bool = False) -> None:
+    """The checks torch's Adam makes, in its order, shared by the optimisers of the Adam
+    family (``tensor_lr``: a one-element Tensor ``lr`` is accepted, as by the twins)."""
+    check_lr(lr, tensor_ok=tensor_lr)
     check_nonnegative(eps, "Invalid epsilon value: {}", "eps")
     check_betas(betas)
     check_nonnegative(weight_decay, "Invalid weight_decay value: {}", "weight_decay")
@@ -90,6 +107,41 @@ def check_bool(value, name: str) -> None:
         raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
 
 
+#: what each of torch's implementation switches asks for, when it is True
+_FLAG_MEANING = {"fused": "one fused kernel per step",
+                 "capturable": "steps that a CUDA graph can capture",
+                 "differentiable": "autograd through step()"}
+
+
+def check_torch_flags(owner: str, twin: str | None, **flags) -> None:
+    """torch's implementation switches, as the torch twin's constructor takes them.
+
+    ``foreach`` may be None or a bool: it picks one of torch's implementations, and
+    optlib has only one, which gives the same numbers, so any choice is honoured.
+
+    ``fused``, ``capturable`` and ``differentiable`` are accepted switched off (False,
+    or None for ``fused``). Switched on, they ask for something optlib does not do, and
+    the error names ``twin`` (the torch call that does it, ``{}`` where the flag goes)
+    if there is one. Where torch refuses a combination (``fused`` with ``foreach`` or
+    ``differentiable``), its error comes first."""
+    foreach, fused = flags.get("foreach"), flags.get("fused")
+    for name, value in flags.items():
+        may_be_none = name in ("foreach", "fused")
+        if not (isinstance(value, bool) or (value is None and may_be_none)):
+            allowed = "a bool or None" if may_be_none else "a bool"
+            raise TypeError(f"{name} must be {allowed}, got {type(value).__name__}")
+    if fused and flags.get("differentiable"):
+        raise RuntimeError("`fused` does not support `differentiable`")
+    if fused and foreach:
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+    for name, meaning in _FLAG_MEANING.items():
+        if flags.get(name):
+            instead = f"use {twin.format(f'{name}=True')} or leave" if twin else "leave"
+            raise NotImplementedError(
+                f"optlib.{owner} does not implement {name}=True ({meaning}); "
+                f"{instead} {name}=False")
+
+
 # --------------------------------------------------------------------------- batching
 def batches(tensors, elements: int = 2**18):
     """Split ``tensors`` into consecutive runs of at least ``elements`` elements in all (the last
@@ -98,6 +150,7 @@ def batches(tensors, elements: int = 2**18):
     A ``torch._foreach_*`` call over one run replaces a Python call per tensor, which on a small
     tensor costs more than the arithmetic, while the run (about a megabyte of float32 by default)
     is small enough that the tensors just written are still in the cache when the call reads them.
+    ``elements=0`` makes every tensor a run of its own.
     """
     run, size = [], 0
     for t in tensors:
@@ -115,8 +168,10 @@ def batches(tensors, elements: int = 2**18):
 #: listens, the Python ``record_function`` about 6 us (and far more with cold caches, as after a
 #: forward and backward pass: 0.04 of SGD's step time on the benchmark's model set)
 _label = getattr(torch._C._profiler, "_RecordFunctionFast", torch.autograd.profiler.record_function)
-#: flags torch's base class may add to ``defaults`` (not hyper-parameters of a group)
-_TORCH_FLAGS = frozenset({"differentiable", "foreach", "fused", "capturable"})
+#: torch's implementation switches with their defaults, for the optimisers without a
+#: torch twin (what a checkpoint saved without them gets)
+TORCH_FLAG_DEFAULTS = {"foreach": None, "capturable": False, "differentiable": False,
+                       "fused": None}
 
 
 class Optimizer(torch.optim.Optimizer):
@@ -126,12 +181,27 @@ class Optimizer(torch.optim.Optimizer):
     parameters), or that are faster with one call per batch of tensors (SGD, see :func:`batches`),
     override ``_step_group(group, params)`` instead of ``_update``. It gets every parameter of the
     group and must skip those whose ``grad`` is ``None``.
+
+    Neither ``_update`` nor ``_step_group`` sees a complex parameter or a Tensor ``lr``:
+    :meth:`step` hands them the real view of the one and the value of the other.
     """
 
     #: whether sparse gradients are accepted; torch's own error is raised otherwise
     supports_sparse: bool = False
     #: the message torch raises for a sparse gradient (subclasses copy their twin's)
     sparse_message: str = "{name} does not support sparse gradients"
+    #: the torch call that does what optlib does not (``fused=True``...), with ``{}``
+    #: where the flag goes
+    twin: str | None = None
+    #: group keys that a checkpoint of an older release may lack, with the value that
+    #: torch's ``__setstate__`` gives them (not always the constructor's default)
+    late_group_keys: dict = {}
+    #: state entries kept as 0-dim tensors, which old checkpoints hold as Python numbers
+    scalar_state_keys: tuple[str, ...] = ("step",)
+    #: whether :meth:`step` hands a complex parameter to the update as its real view; an
+    #: update that only adds and scales by real numbers (SGD) gives the same numbers on
+    #: the complex tensor itself, and skips the look
+    complex_as_real: bool = True
 
     @staticmethod
     def profile_hook_step(func):
@@ -165,14 +235,74 @@ class Optimizer(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None):
-        """Perform one update of every parameter that has a gradient; return the closure's loss."""
+        """Perform one update of every parameter that has a gradient; return the
+        closure's loss.
+
+        Two things torch accepts are translated here, so that no update has to know
+        them:
+
+        * a complex parameter is a pair of reals, as in torch: the update runs on
+          ``torch.view_as_real`` of the parameter, its gradient and its state (views:
+          the complex tensors change in place), and state that the update creates is
+          kept complex;
+        * a Tensor ``lr`` is read as its value (``lr.item()``) for the step, then put
+          back. torch computes some step sizes in the tensor's dtype instead: with a
+          float32 tensor the two agree to float32 rounding, with a float64 one to
+          float64 rounding.
+        """
         loss = None
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
         for group in self.param_groups:
-            self._step_group(group, group["params"])
+            params, lr = group["params"], group["lr"]
+            if isinstance(lr, torch.Tensor):
+                group["lr"] = lr.item()
+            try:
+                if self.complex_as_real and any(map(torch.Tensor.is_complex, params)):
+                    self._step_complex_group(group, params)
+                else:
+                    self._step_group(group, params)
+            finally:
+                group["lr"] = lr
         return loss
+
+    def _step_complex_group(self, group: dict, params: list[torch.Tensor]) -> None:
+        """``_step_group`` with every complex parameter replaced by its real view.
+
+        For the length of the step the view stands in for the parameter: it carries
+        the real view of the gradient, and it keys the parameter's state, in which every
+        complex tensor is replaced by its real view. Afterwards the state goes back to
+        the parameter with its own tensors, and a real tensor shaped like the view (a
+        buffer that the update created) becomes the complex tensor it stands for. A
+        sparse gradient is left as it is."""
+        views: dict = {}  # parameter -> (its real view, {key: (view, complex tensor)})
+        for p in params:
+            sparse = p.grad is not None and p.grad.is_sparse
+            if not p.is_complex() or p in views or sparse:
+                continue
+            real = torch.view_as_real(p)
+            real.grad = None if p.grad is None else torch.view_as_real(p.grad)
+            swapped = {}
+            if p in self.state:
+                state = self.state[real] = self.state.pop(p)
+                for key, value in state.items():
+                    if isinstance(value, torch.Tensor) and value.is_complex():
+                        state[key] = torch.view_as_real(value)
+                        swapped[key] = state[key], value
+            views[p] = real, swapped
+        try:
+            self._step_group(group, [views[p][0] if p in views else p for p in params])
+        finally:
+            for p, (real, swapped) in views.items():
+                if real not in self.state:
+                    continue
+                state = self.state[p] = self.state.pop(real)
+                for key, value in state.items():
+                    if key in swapped and value is swapped[key][0]:
+                        state[key] = swapped[key][1]    # the complex tensor, updated
+                    elif isinstance(value, torch.Tensor) and value.shape == real.shape:
+                        state[key] = torch.view_as_complex(value.contiguous())
 
     # A group step receives all of the group's parameters and leaves those without a gradient
     # alone: one look at ``p.grad`` per parameter (a separate filtering pass cost SGD about 2 %
@@ -187,6 +317,22 @@ class Optimizer(torch.optim.Optimizer):
                 grad = -grad
             self._update(p, grad, self._state_for(p, group), group)
 
+    def _listed_twice(self, params: list[torch.Tensor]) -> bool:
+        """Whether a tensor appears twice in ``params`` (torch warns of such a group,
+        then updates the tensor at each of its places). Remembered per list and
+        length, so that a step does not pay for the look."""
+        try:
+            seen = self._duplicates
+        except AttributeError:                      # first use (or after unpickling)
+            seen = self._duplicates = {}
+        entry = seen.get(id(params))
+        if entry is None or entry[0] is not params or entry[1] != len(params):
+            if len(seen) > 64:                      # lists made for one step only
+                seen.clear()
+            twice = len(set(map(id, params))) < len(params)
+            entry = seen[id(params)] = params, len(params), twice  # keeps params alive
+        return entry[2]
+
     def _checked_grad(self, p: torch.Tensor) -> torch.Tensor:
         grad = p.grad
         if grad.is_sparse and not self.supports_sparse:
@@ -200,11 +346,11 @@ class Optimizer(torch.optim.Optimizer):
         return state
 
     @staticmethod
-    def _new_step() -> torch.Tensor:
+    def _new_step(value: float = 0.0) -> torch.Tensor:
         """The step counter as torch stores it: a scalar tensor on the CPU (float64 only when
         that is torch's default dtype, as in ``torch.optim``)."""
         dtype = torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
-        return torch.tensor(0.0, dtype=dtype)
+        return torch.tensor(float(value), dtype=dtype)
 
     @staticmethod
     def _advance(state: dict) -> int:
@@ -218,7 +364,7 @@ class Optimizer(torch.optim.Optimizer):
             t = step.item() + 1
             step.fill_(t)
             return int(t)
-        state["step"] = Optimizer._new_step() + (float(step) + 1.0)
+        state["step"] = Optimizer._new_step(float(step) + 1.0)
         return int(state["step"].item())
 
     def _scratch_like(self, x: torch.Tensor, dtype: torch.dtype | None = None,
@@ -296,6 +442,11 @@ class Optimizer(torch.optim.Optimizer):
         Variants that keep the same state and hyper-parameters (SGD and SGDW; Adam, AMSGrad and
         AdamW; AdaBound and AMSBound; Adam's state in RAdam) cannot be told apart and load into
         each other, as in torch.
+
+        A group key that torch fills in for checkpoints of older releases (``maximize``,
+        ``foreach``... see ``late_group_keys``) is not required, so a state_dict with
+        Adam's state (``step``, ``exp_avg``, ``exp_avg_sq``: RAdam, AdaBound, SWATS)
+        also loads into Adam, AMSGrad, AdamW and RAdam, as into their torch twins.
         """
         name = type(self).__name__
         if not isinstance(state_dict, dict):
@@ -313,6 +464,22 @@ class Optimizer(torch.optim.Optimizer):
         except ValueError:
             self.state, self.param_groups = saved
             raise
+
+    def __setstate__(self, state: dict) -> None:
+        """torch's, then what torch's optimisers add for checkpoints of older releases
+        (torch calls this from ``load_state_dict`` too): the keys of
+        ``late_group_keys`` that a group lacks get torch's value, and entries of
+        ``scalar_state_keys`` saved as Python numbers become scalar tensors of the step
+        counter's dtype."""
+        super().__setstate__(state)
+        for group in self.param_groups:
+            for key, value in self.late_group_keys.items():
+                group.setdefault(key, value)
+        for param_state in self.state.values():
+            for key in self.scalar_state_keys:
+                value = param_state.get(key)
+                if value is not None and not isinstance(value, torch.Tensor):
+                    param_state[key] = self._new_step(value)
 
     def _check_loaded_state(self) -> None:
         name, index = type(self).__name__, 0
@@ -332,7 +499,7 @@ class Optimizer(torch.optim.Optimizer):
                         f"{sorted(keys - known)}, which {name} does not use (it uses "
                         f"{sorted(known)}; was the state_dict saved by another optimiser?)")
                 index += 1
-        hyper = (set(self.defaults) - _TORCH_FLAGS) | set(self.extra_group_keys)
+        hyper = set(self.defaults) | set(self.extra_group_keys)
         for i, group in enumerate(self.param_groups):  # then the groups' hyper-parameters
             if hyper - set(group):
                 raise ValueError(f"{name}.load_state_dict: param group {i} lacks the keys "

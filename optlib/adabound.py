@@ -7,7 +7,8 @@ import math
 
 import torch
 
-from ._base import Optimizer, _require_real, check_betas, check_lr, check_nonnegative
+from ._base import (TORCH_FLAG_DEFAULTS, Optimizer, _require_real, check_betas,
+                    check_lr, check_nonnegative, check_torch_flags)
 
 __all__ = ["AdaBound", "AMSBound"]
 
@@ -71,6 +72,13 @@ class AdaBound(Optimizer):
         eps: :math:`\varepsilon \ge 0`, added to :math:`\sqrt{\hat v_t}` (default 1e-8).
         weight_decay: L2 coefficient :math:`\mu \ge 0`, added to the gradient (default 0).
         amsbound: keep the running maximum :math:`\hat v_t` of :math:`v_t` (default False).
+        foreach, capturable, differentiable, fused: torch's implementation switches,
+            taken as ``torch.optim.Adam`` takes them and kept in the groups;
+            ``foreach`` may take any value (there is one implementation), the others
+            must stay off.
+
+    Parameters may be complex: each is updated as the pair of reals of
+    ``torch.view_as_real``, as torch's optimisers do.
 
     State per parameter: ``step`` (a Python int, as in the reference), ``exp_avg`` (:math:`m`),
     ``exp_avg_sq`` (:math:`v`) and, with AMSBound, ``max_exp_avg_sq`` (:math:`\hat v`). Each group
@@ -112,13 +120,21 @@ class AdaBound(Optimizer):
     """
 
     sparse_message = "Adam does not support sparse gradients, please consider SparseAdam instead"
+    late_group_keys = TORCH_FLAG_DEFAULTS  # the reference's checkpoints lack them all
+    scalar_state_keys = ()      # the step stays a Python int, as in the reference
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), final_lr=0.1, gamma=1e-3, eps=1e-8,
-                 weight_decay=0, amsbound=False):
+                 weight_decay=0, amsbound=False, *, foreach=None, capturable=False,
+                 differentiable=False, fused=None):
         _check_hyper(lr, betas, final_lr, gamma, eps, weight_decay, amsbound)
         _check_initial_lr(lr)
+        check_torch_flags(type(self).__name__, None, foreach=foreach,
+                          capturable=capturable, differentiable=differentiable,
+                          fused=fused)
         defaults = dict(lr=lr, betas=tuple(betas), final_lr=final_lr, gamma=gamma, eps=eps,
-                        weight_decay=weight_decay, amsbound=amsbound)
+                        weight_decay=weight_decay, amsbound=amsbound, foreach=foreach,
+                        capturable=capturable, differentiable=differentiable,
+                        fused=fused)
         super().__init__(params, defaults)
 
     def add_param_group(self, param_group: dict) -> None:
@@ -195,6 +211,7 @@ class AMSBound(AdaBound):
 
     Args:
         params, lr, betas, final_lr, gamma, eps, weight_decay: as in :class:`AdaBound`.
+        foreach, capturable, differentiable, fused: as in :class:`AdaBound`.
 
     State per parameter: ``step``, ``exp_avg``, ``exp_avg_sq``, ``max_exp_avg_sq``. Non-finite
     gradients propagate as in the reference.
@@ -216,6 +233,9 @@ class AMSBound(AdaBound):
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), final_lr=0.1, gamma=1e-3, eps=1e-8,
-                 weight_decay=0):
+                 weight_decay=0, *, foreach=None, capturable=False,
+                 differentiable=False, fused=None):
         super().__init__(params, lr=lr, betas=betas, final_lr=final_lr, gamma=gamma, eps=eps,
-                         weight_decay=weight_decay, amsbound=True)
+                         weight_decay=weight_decay, amsbound=True, foreach=foreach,
+                         capturable=capturable, differentiable=differentiable,
+                         fused=fused)

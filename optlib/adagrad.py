@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ._base import Optimizer, check_bool, check_lr, check_nonnegative
+from ._base import Optimizer, check_bool, check_lr, check_nonnegative, check_torch_flags
 
 __all__ = ["Adagrad"]
 
@@ -32,7 +32,14 @@ class Adagrad(Optimizer):
         weight_decay: L2 coefficient :math:`\mu \ge 0` (default 0).
         initial_accumulator_value: :math:`s_0 \ge 0` (default 0).
         eps: :math:`\varepsilon \ge 0` added to :math:`\sqrt{s_t}` (default 1e-10).
+        foreach, differentiable, fused: torch's implementation switches, kept in the
+            groups as in torch; ``foreach`` may take any value (optlib has one
+            implementation), the other two must stay off.
         maximize: ascend the objective instead of descending it.
+
+    ``lr`` may be a one-element Tensor, and parameters may be complex, as in torch (see
+    :meth:`optlib._base.Optimizer.step`); as in torch, both halves of a complex
+    :math:`s_0` start at ``initial_accumulator_value``.
 
     State per parameter: ``step`` and ``sum`` (:math:`s`), created in the constructor as torch
     does. Sparse gradients raise ``RuntimeError`` (torch's Adagrad has a separate sparse path; use
@@ -57,17 +64,26 @@ class Adagrad(Optimizer):
     sparse_message = ("optlib.{name} does not support sparse gradients "
                       "(torch.optim.Adagrad has a sparse path)")
 
+    twin = "torch.optim.Adagrad({})"
+    late_group_keys = dict(foreach=None, maximize=False, differentiable=False,
+                           fused=None)      # torch's Adagrad.__setstate__
+
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
-                 initial_accumulator_value=0.0, eps=1e-10, *, maximize=False):
-        check_lr(lr)
+                 initial_accumulator_value=0.0, eps=1e-10, foreach=None, *,
+                 maximize=False, differentiable=False, fused=None):
+        check_lr(lr, tensor_ok=True)
         check_nonnegative(lr_decay, "Invalid lr_decay value: {}", "lr_decay")
         check_nonnegative(weight_decay, "Invalid weight_decay value: {}", "weight_decay")
         check_bool(maximize, "maximize")
         check_nonnegative(initial_accumulator_value, "Invalid initial_accumulator_value value: {}",
                           "initial_accumulator_value")
         check_nonnegative(eps, "Invalid epsilon value: {}", "eps")
+        check_torch_flags(type(self).__name__, self.twin, foreach=foreach,
+                          differentiable=differentiable, fused=fused)
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
-                        initial_accumulator_value=initial_accumulator_value, maximize=maximize)
+                        initial_accumulator_value=initial_accumulator_value,
+                        foreach=foreach, maximize=maximize,
+                        differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
         for group in self.param_groups:          # torch creates Adagrad's state up front
             for p in group["params"]:
@@ -75,8 +91,10 @@ class Adagrad(Optimizer):
 
     def _init_state(self, p, state, group):
         state["step"] = self._new_step()
-        state["sum"] = torch.full_like(p, group["initial_accumulator_value"],
-                                       memory_format=torch.preserve_format)
+        s_0 = group["initial_accumulator_value"]
+        if p.is_complex():              # the real and imaginary sums, as in torch
+            s_0 = complex(s_0, s_0)
+        state["sum"] = torch.full_like(p, s_0, memory_format=torch.preserve_format)
 
     def _update(self, theta, g, state, group):
         t = self._advance(state)

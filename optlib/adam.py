@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from ._base import Optimizer, check_adam_hyper, check_bool
+from ._base import Optimizer, check_adam_hyper, check_bool, check_torch_flags
 
 __all__ = ["Adam", "AMSGrad"]
 
@@ -43,6 +43,12 @@ class Adam(Optimizer):
         amsgrad: keep the running maximum of :math:`v_t` (default False).
         maximize: ascend the objective instead of descending it.
         decoupled_weight_decay: decay :math:`\theta` directly, as AdamW does (default False).
+        foreach, capturable, differentiable, fused: torch's implementation switches,
+            kept in the groups as in torch; ``foreach`` may take any value (optlib has
+            one implementation), the others must stay off.
+
+    ``lr`` may be a one-element Tensor, and parameters may be complex, as in torch (see
+    :meth:`optlib._base.Optimizer.step`).
 
     State per parameter: ``step``, ``exp_avg`` (:math:`m`), ``exp_avg_sq`` (:math:`v`) and,
     with AMSGrad, ``max_exp_avg_sq`` (:math:`\hat v`). Sparse gradients raise torch's error;
@@ -65,16 +71,29 @@ class Adam(Optimizer):
     """
 
     sparse_message = "Adam does not support sparse gradients, please consider SparseAdam instead"
+    twin = "torch.optim.Adam({})"
+    late_group_keys = dict(amsgrad=False, maximize=False, foreach=None,
+                           capturable=False, differentiable=False,
+                           decoupled_weight_decay=False,
+                           fused=None)      # torch's Adam.__setstate__
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, *, maximize=False, decoupled_weight_decay=False):
-        check_adam_hyper(lr, betas, eps, weight_decay)
+                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False, fused=None, decoupled_weight_decay=False):
+        if isinstance(lr, torch.Tensor) and foreach:  # torch's refusal (capturable off)
+            raise ValueError(
+                "lr as a Tensor is not supported for capturable=False and foreach=True")
+        check_adam_hyper(lr, betas, eps, weight_decay, tensor_lr=True)
         check_bool(amsgrad, "amsgrad")
         check_bool(maximize, "maximize")
         check_bool(decoupled_weight_decay, "decoupled_weight_decay")
+        check_torch_flags(type(self).__name__, self.twin, foreach=foreach,
+                          capturable=capturable, differentiable=differentiable,
+                          fused=fused)
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                        amsgrad=amsgrad, maximize=maximize,
-                        decoupled_weight_decay=decoupled_weight_decay)
+                        amsgrad=amsgrad, maximize=maximize, foreach=foreach,
+                        capturable=capturable, differentiable=differentiable,
+                        fused=fused, decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
 
     def _init_state(self, p, state, group):
@@ -119,6 +138,7 @@ class AMSGrad(Adam):
 
     so the effective learning rate :math:`\eta / \sqrt{\hat v_t}` of a coordinate can never grow,
     as in Adagrad.
+    It takes :class:`Adam`'s arguments, less ``amsgrad``.
     Like torch, and unlike the paper's Algorithm 2, the maximum is bias-corrected by
     :math:`1-\beta_2^t` and :math:`m_t` by :math:`1-\beta_1^t`. Non-finite gradients propagate
     into the state and the parameters, as in torch.
@@ -134,7 +154,12 @@ class AMSGrad(Adam):
         Reddi, Kale & Kumar, *On the Convergence of Adam and Beyond*, ICLR 2018.
     """
 
+    twin = "torch.optim.Adam(amsgrad=True, {})"
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, *,
-                 maximize=False):
+                 foreach=None, maximize=False, capturable=False, differentiable=False,
+                 fused=None, decoupled_weight_decay=False):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         amsgrad=True, maximize=maximize)
+                         amsgrad=True, foreach=foreach, maximize=maximize,
+                         capturable=capturable, differentiable=differentiable,
+                         fused=fused, decoupled_weight_decay=decoupled_weight_decay)

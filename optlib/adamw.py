@@ -48,6 +48,8 @@ class AdamW(Adam):
         weight_decay: decoupled decay :math:`\lambda \ge 0` (default 1e-2, as in torch).
         amsgrad: keep the running maximum of :math:`v_t` (default False).
         maximize: ascend the objective instead of descending it.
+        foreach, capturable, differentiable, fused: torch's implementation switches,
+            as in :class:`optlib.Adam`.
 
     State per parameter: ``step``, ``exp_avg`` (:math:`m`), ``exp_avg_sq`` (:math:`v`) and,
     with AMSGrad, ``max_exp_avg_sq`` (:math:`\hat v`), as in torch. Sparse gradients raise torch's
@@ -72,9 +74,14 @@ class AdamW(Adam):
         Kingma & Ba, *Adam: A Method for Stochastic Optimization*, ICLR 2015.
     """
 
+    twin = "torch.optim.AdamW({})"
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, *, maximize=False):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                 amsgrad=False, *, maximize=False, foreach=None, capturable=False,
+                 differentiable=False, fused=None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach,
+                         maximize=maximize, capturable=capturable,
+                         differentiable=differentiable, fused=fused,
                          decoupled_weight_decay=True)
 
     def __setstate__(self, state):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from ._base import Optimizer, check_adam_hyper, check_bool, check_nonnegative
+from ._base import (Optimizer, check_adam_hyper, check_bool, check_nonnegative,
+                    check_torch_flags)
 
 __all__ = ["NAdam"]
 
@@ -53,6 +54,12 @@ class NAdam(Optimizer):
         momentum_decay: :math:`\psi \ge 0` of the momentum schedule (default 4e-3).
         decoupled_weight_decay: decay :math:`\theta` directly, as AdamW does (default False).
         maximize: ascend the objective instead of descending it.
+        foreach, capturable, differentiable: torch's implementation switches, kept in
+            the groups as in torch; ``foreach`` may take any value (optlib has one
+            implementation), the other two must stay off.
+
+    ``lr`` may be a one-element Tensor, and parameters may be complex, as in torch (see
+    :meth:`optlib._base.Optimizer.step`).
 
     State per parameter: ``step`` (:math:`t`), ``mu_product`` (:math:`\Pi_t`, a scalar tensor of
     the same dtype as ``step``, as in torch), ``exp_avg`` (:math:`m`), ``exp_avg_sq`` (:math:`v`).
@@ -81,16 +88,26 @@ class NAdam(Optimizer):
     """
 
     sparse_message = "NAdam does not support sparse gradients"
+    twin = "torch.optim.NAdam({})"
+    late_group_keys = dict(maximize=False, foreach=None, capturable=False,
+                           differentiable=False,
+                           decoupled_weight_decay=False)  # torch's NAdam.__setstate__
+    scalar_state_keys = ("step", "mu_product")
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 momentum_decay=4e-3, decoupled_weight_decay=False, *, maximize=False):
-        check_adam_hyper(lr, betas, eps, weight_decay)
+                 momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,
+                 maximize=False, capturable=False, differentiable=False):
+        check_adam_hyper(lr, betas, eps, weight_decay, tensor_lr=True)
         check_bool(decoupled_weight_decay, "decoupled_weight_decay")
         check_bool(maximize, "maximize")
         check_nonnegative(momentum_decay, "Invalid momentum_decay value: {}", "momentum_decay")
+        check_torch_flags(type(self).__name__, self.twin, foreach=foreach,
+                          capturable=capturable, differentiable=differentiable)
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         momentum_decay=momentum_decay,
-                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
+                        decoupled_weight_decay=decoupled_weight_decay,
+                        maximize=maximize, foreach=foreach, capturable=capturable,
+                        differentiable=differentiable)
         super().__init__(params, defaults)
 
     def load_state_dict(self, state_dict):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ._base import Optimizer, check_adam_hyper, check_bool
+from ._base import Optimizer, check_adam_hyper, check_bool, check_torch_flags
 
 __all__ = ["RAdam"]
 
@@ -57,6 +57,12 @@ class RAdam(Optimizer):
         weight_decay: :math:`\mu \ge 0` (default 0).
         decoupled_weight_decay: decay :math:`\theta` directly, as AdamW does (default False).
         maximize: ascend the objective instead of descending it.
+        foreach, capturable, differentiable: torch's implementation switches, kept in
+            the groups as in torch; ``foreach`` may take any value (optlib has one
+            implementation), the other two must stay off.
+
+    ``lr`` may be a one-element Tensor, and parameters may be complex, as in torch (see
+    :meth:`optlib._base.Optimizer.step`).
 
     State per parameter: ``step`` (:math:`t`), ``exp_avg`` (:math:`m`), ``exp_avg_sq``
     (:math:`v`), as in torch. Sparse gradients raise torch's error. Non-finite gradients
@@ -79,14 +85,23 @@ class RAdam(Optimizer):
     """
 
     sparse_message = "RAdam does not support sparse gradients"
+    twin = "torch.optim.RAdam({})"
+    late_group_keys = dict(foreach=None, maximize=False, differentiable=False,
+                           decoupled_weight_decay=False,
+                           capturable=False)    # torch's RAdam.__setstate__
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 decoupled_weight_decay=False, *, maximize=False):
-        check_adam_hyper(lr, betas, eps, weight_decay)
+                 decoupled_weight_decay=False, *, foreach=None, maximize=False,
+                 capturable=False, differentiable=False):
+        check_adam_hyper(lr, betas, eps, weight_decay, tensor_lr=True)
         check_bool(decoupled_weight_decay, "decoupled_weight_decay")
         check_bool(maximize, "maximize")
+        check_torch_flags(type(self).__name__, self.twin, foreach=foreach,
+                          capturable=capturable, differentiable=differentiable)
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                        maximize=maximize, decoupled_weight_decay=decoupled_weight_decay)
+                        maximize=maximize, foreach=foreach, capturable=capturable,
+                        decoupled_weight_decay=decoupled_weight_decay,
+                        differentiable=differentiable)
         super().__init__(params, defaults)
 
     def _init_state(self, p, state, group):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from ._base import Optimizer, check_bool, check_in_range, check_lr, check_nonnegative
+from ._base import (Optimizer, check_bool, check_in_range, check_lr, check_nonnegative,
+                    check_torch_flags)
 
 __all__ = ["RMSprop"]
 
@@ -39,7 +40,13 @@ class RMSprop(Optimizer):
         weight_decay: L2 coefficient :math:`\mu \ge 0` (default 0).
         momentum: :math:`\lambda \ge 0` (default 0).
         centered: normalise by the variance estimate instead of the raw second moment.
+        capturable, foreach, differentiable: torch's implementation switches, kept in
+            the groups as in torch; ``foreach`` may take any value (optlib has one
+            implementation), the other two must stay off.
         maximize: ascend the objective instead of descending it.
+
+    ``lr`` may be a one-element Tensor, and parameters may be complex, as in torch (see
+    :meth:`optlib._base.Optimizer.step`).
 
     State per parameter: ``step``, ``square_avg`` (:math:`v`), ``momentum_buffer`` (:math:`b`,
     when ``momentum > 0``), ``grad_avg`` (:math:`\bar g`, when centered). Sparse gradients raise
@@ -63,9 +70,15 @@ class RMSprop(Optimizer):
 
     sparse_message = "RMSprop does not support sparse gradients"
 
+    twin = "torch.optim.RMSprop({})"
+    late_group_keys = dict(momentum=0, centered=False, foreach=None, maximize=False,
+                           differentiable=False,
+                           capturable=False)    # torch's RMSprop.__setstate__
+
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False, *, maximize=False):
-        check_lr(lr)
+                 centered=False, capturable=False, foreach=None, maximize=False,
+                 differentiable=False):
+        check_lr(lr, tensor_ok=True)
         check_nonnegative(eps, "Invalid epsilon value: {}", "eps")
         check_nonnegative(momentum, "Invalid momentum value: {}", "momentum")
         check_nonnegative(weight_decay, "Invalid weight_decay value: {}", "weight_decay")
@@ -73,8 +86,12 @@ class RMSprop(Optimizer):
         check_bool(maximize, "maximize")
         check_nonnegative(alpha, "Invalid alpha value: {}", "alpha")
         check_in_range(alpha, "alpha", 0.0, 1.0, high_inclusive=True)
+        check_torch_flags(type(self).__name__, self.twin, capturable=capturable,
+                          foreach=foreach, differentiable=differentiable)
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
-                        weight_decay=weight_decay, maximize=maximize)
+                        weight_decay=weight_decay, capturable=capturable,
+                        foreach=foreach, maximize=maximize,
+                        differentiable=differentiable)
         super().__init__(params, defaults)
 
     def _init_state(self, p, state, group):

@@ -6,7 +6,8 @@ import math
 
 import torch
 
-from ._base import Optimizer, batches, check_bool, _require_real, check_lr, check_nonnegative
+from ._base import (Optimizer, _require_real, batches, check_bool, check_lr,
+                    check_nonnegative, check_torch_flags)
 
 __all__ = ["SGD"]
 
@@ -39,6 +40,12 @@ class SGD(Optimizer):
         weight_decay: L2 coefficient :math:`\mu \ge 0`, added to the gradient (default 0).
         nesterov: use Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
         maximize: ascend the objective instead of descending it.
+        foreach, differentiable, fused: torch's implementation switches, kept in the
+            groups as in torch; ``foreach`` may take any value (optlib has one
+            implementation), the other two must stay off.
+
+    ``lr`` may be a one-element Tensor, and parameters may be complex, as in torch (see
+    :meth:`optlib._base.Optimizer.step`).
 
     State per parameter: ``momentum_buffer`` (:math:`m`), created on the first step when
     ``momentum > 0``. Sparse gradients are accepted, as in torch. A non-finite gradient propagates
@@ -63,10 +70,15 @@ class SGD(Optimizer):
 
     supports_sparse = True
     lazy_state_keys = ("momentum_buffer",)  # created by the first step with momentum
+    twin = "torch.optim.SGD({})"
+    complex_as_real = False     # d_t: g_t added and scaled by reals (no view needed)
+    late_group_keys = dict(nesterov=False, maximize=False, foreach=None,
+                           differentiable=False, fused=False)  # SGD.__setstate__
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, *, maximize=False):
-        check_lr(lr)
+                 nesterov=False, *, maximize=False, foreach=None, differentiable=False,
+                 fused=None):
+        check_lr(lr, tensor_ok=True)
         check_nonnegative(momentum, "Invalid momentum value: {}", "momentum")
         check_nonnegative(weight_decay, "Invalid weight_decay value: {}", "weight_decay")
         check_bool(nesterov, "nesterov")
@@ -76,8 +88,11 @@ class SGD(Optimizer):
             raise ValueError(f"Invalid dampening value: {dampening}")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        check_torch_flags(type(self).__name__, self.twin, foreach=foreach,
+                          differentiable=differentiable, fused=fused)
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                        nesterov=nesterov, maximize=maximize)
+                        nesterov=nesterov, maximize=maximize, foreach=foreach,
+                        differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
 
     def _step_group(self, group, params):
@@ -86,7 +101,13 @@ class SGD(Optimizer):
         # as the arithmetic on a small tensor; within a batch, d_t is still in the cache).
         eta, lam, tau, mu = group["lr"], group["momentum"], group["dampening"], group["weight_decay"]
         nesterov, maximize, state = group["nesterov"], group["maximize"], self.state
-        for batch in batches(params):
+        # A parameter listed twice is updated at each of its places, the second update
+        # seeing the first, as in torch's loop: each tensor is then a batch of its own.
+        # torch reads every momentum buffer before the step, so such a parameter whose
+        # buffer this step creates gets a second one at its second place (the last one
+        # stays).
+        created = {}
+        for batch in batches(params, 0 if self._listed_twice(params) else 2**18):
             thetas, directions = [], []
             for theta in batch:
                 g = theta.grad                                  # g_t
@@ -98,8 +119,9 @@ class SGD(Optimizer):
                     g = g.add(theta, alpha=mu)                  # g_t + mu theta_t
                 if lam != 0:
                     m = state[theta].get("momentum_buffer")
-                    if m is None:                               # m_1 = g_0
+                    if m is None or (created and id(m) in created):   # m_1 = g_0
                         m = state[theta]["momentum_buffer"] = g.detach().clone()
+                        created[id(m)] = m
                     elif tau == 0:                              # m_{t+1} = lam m_t + g_t, one pass
                         torch.add(g, m, alpha=lam, out=m)
                     else:                                       # m_{t+1} = lam m_t + (1 - tau) g_t

@@ -46,6 +46,8 @@ class SGDW(SGD):
         weight_decay: decoupled decay :math:`\lambda \ge 0` (default 0).
         nesterov: use Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
         maximize: ascend the objective instead of descending it.
+        foreach, differentiable, fused: torch's implementation switches, as in
+            :class:`optlib.SGD`.
 
     State per parameter: ``momentum_buffer`` (:math:`m`) when ``momentum > 0``, as in
     ``torch.optim.SGD``. Arguments are validated with torch's SGD messages. Non-finite gradients
@@ -66,10 +68,14 @@ class SGDW(SGD):
         Loshchilov & Hutter, *Decoupled Weight Decay Regularization*, ICLR 2019.
     """
 
+    twin = None         # torch has no SGDW (SGD's switches and checkpoints otherwise)
+
     def _step_group(self, group, params):
         eta, lam = group["lr"], group["weight_decay"]
-        params = [theta for theta in params if theta.grad is not None]   # the others stay
-        if lam != 0 and params:
-            torch._foreach_mul_(params, 1 - eta * lam)          # theta <- theta (1 - eta lambda)
+        if lam != 0:
+            # theta <- theta (1 - eta lambda) where there is a gradient (others stay)
+            decayed = [theta for theta in params if theta.grad is not None]
+            if decayed:
+                torch._foreach_mul_(decayed, 1 - eta * lam)
         # then the SGD(M) step of optlib.SGD, with its L2 term switched off
         super()._step_group({**group, "weight_decay": 0.0}, params)

@@ -6,7 +6,8 @@ import math
 
 import torch
 
-from ._base import Optimizer, check_adam_hyper, check_bool, check_nonnegative
+from ._base import (TORCH_FLAG_DEFAULTS, Optimizer, check_adam_hyper, check_bool,
+                    check_nonnegative, check_torch_flags)
 
 __all__ = ["SWATS"]
 
@@ -61,6 +62,14 @@ class SWATS(Optimizer):
             when successive projections agree almost exactly, which on real (noisy) data may be
             never: use a looser value such as 1e-4 to see the switch.
         maximize: ascend the objective instead of descending it.
+        foreach, capturable, differentiable, fused: torch's implementation switches,
+            taken as ``torch.optim.Adam`` takes them and kept in the groups;
+            ``foreach`` may take any value (there is one implementation), the others
+            must stay off.
+
+    Parameters may be complex: each is updated as the pair of reals of
+    ``torch.view_as_real``, as torch's optimisers do (its real and imaginary parts are
+    two coordinates of the projection).
 
     State per parameter: ``step``, ``exp_avg`` (:math:`m`), ``exp_avg_sq`` (:math:`a`) and, in the
     SGD phase, ``momentum_buffer`` (:math:`v`). Per group, written by SWATS and kept by
@@ -105,16 +114,23 @@ class SWATS(Optimizer):
     sparse_message = "SWATS does not support sparse gradients"
     lazy_state_keys = ("momentum_buffer",)  # created by the first step of the SGD phase
     extra_group_keys = _TRACKED
+    late_group_keys = TORCH_FLAG_DEFAULTS  # absent from checkpoints of earlier releases
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-9, weight_decay=0.0,
-                 switch_tol=None, *, maximize=False):
+                 switch_tol=None, *, maximize=False, foreach=None, capturable=False,
+                 differentiable=False, fused=None):
         check_adam_hyper(lr, betas, eps, weight_decay)   # torch's Adam's checks, in its order
         check_bool(maximize, "maximize")
+        check_torch_flags(type(self).__name__, None, foreach=foreach,
+                          capturable=capturable, differentiable=differentiable,
+                          fused=fused)
         if switch_tol is not None:
             check_nonnegative(switch_tol, "Invalid switch_tol value: {} (expected a value in "
                               "[0, inf) or None)", "switch_tol")
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                        switch_tol=switch_tol, maximize=maximize)
+                        switch_tol=switch_tol, maximize=maximize, foreach=foreach,
+                        capturable=capturable, differentiable=differentiable,
+                        fused=fused)
         super().__init__(params, defaults)
 
     def add_param_group(self, param_group: dict) -> None:

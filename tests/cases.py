@@ -132,7 +132,7 @@ ERROR_CASES += _errors(optlib.SGD, torch.optim.SGD, _COMMON[:1] + _COMMON[-1:] +
     (dict(nesterov=True, momentum=0.9, dampening=0.1), ValueError,
      r"Nesterov momentum requires a momentum and zero dampening"),
 ])
-ERROR_CASES += _errors(optlib.SGD, None, _COMMON[1:5] + [
+ERROR_CASES += _errors(optlib.SGD, None, _COMMON[1:4] + [
     (dict(momentum=float("nan")), ValueError, r"Invalid momentum value: nan"),
     (dict(dampening=float("nan")), ValueError, r"Invalid dampening value: nan"),
 ])
@@ -157,7 +157,7 @@ for cls in (optlib.Adam, optlib.AMSGrad):
         (dict(betas=(-0.1, 0.999)), ValueError, r"Invalid beta parameter at index 0: -0\.1"),
         (dict(betas=(0.9, 1.0)), ValueError, r"Invalid beta parameter at index 1: 1\.0"),
     ])
-    ERROR_CASES += _errors(cls, None, _COMMON[1:5] + [
+    ERROR_CASES += _errors(cls, None, _COMMON[1:4] + [
         (dict(betas=(0.9, float("nan"))), ValueError, r"Invalid beta parameter at index 1: nan"),
         (dict(betas=0.9), TypeError, r"betas must be a tuple of two floats"),
         (dict(betas=(0.9, "x")), TypeError, r"betas\[1\] must be a real number"),

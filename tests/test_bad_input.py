@@ -382,7 +382,11 @@ def test_the_table_covers_every_public_function():
 # --------------------------------------------------------------------------- state_dicts
 #: variants with the same state and hyper-parameter keys load into each other, as in torch
 SAME_KEYS = [{"SGD", "SGDW"}, {"Adam", "AMSGrad", "AdamW"}, {"AdaBound", "AMSBound"}]
-ALSO_ACCEPTED = {("RAdam", "Adam"), ("RAdam", "AdamW")}  # (into, from); AMSGrad's has max_exp_avg_sq
+# (into, from); AMSGrad's has max_exp_avg_sq. Adam's state (step, exp_avg, exp_avg_sq) with
+# groups that lack keys torch fills in for old checkpoints (amsgrad, maximize...) loads too
+ALSO_ACCEPTED = {("RAdam", "Adam"), ("RAdam", "AdamW")} | {
+    (into, other) for into in ("Adam", "AMSGrad", "AdamW", "RAdam")
+    for other in ("AdaBound", "SWATS", "RAdam") if into != other}
 
 
 def _trained(case, steps=3):
