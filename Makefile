@@ -89,7 +89,7 @@ SWEEP_JOBS ?= 2
 sweep: $(STAMP)
 	$(BIN)/python scripts/run_plan.py --jobs $(SWEEP_JOBS) --storage $(SWEEP_STORAGE)
 	$(BIN)/python -m optlab report --storage $(SWEEP_STORAGE) --out results/plots \
-	    --markdown results/README.md
+	    --markdown results/README.md --plan
 
 ## make scaleout-test: two sweep workers on a throwaway PostgreSQL server (tests_scaleout/)
 # scripts/pg_test_server.sh installs Debian's postgresql when missing and serves on 127.0.0.1.

@@ -252,6 +252,32 @@ def _markdown(study: str, s: dict, workload) -> str:
     return "\n".join(lines)
 
 
+def _plan_status(study: str, summary: dict) -> str:
+    """A line on how much of optlab.plan's study the store holds (finals included)."""
+    from . import plan
+
+    group = next((g for g in plan.PLAN if g.study == study), None)
+    if group is None:
+        return ""
+    want = [name for name, _ in group.optimizers]
+    done = {
+        r["optimizer"]
+        for r in summary["rows"]
+        if len(r["seeds"]) >= plan.FINAL_SEEDS
+    }
+    missing = [n for n in want if n not in done]
+    line = (
+        f"Plan (`optlab/plan.py`): {len(want) - len(missing)} of {len(want)} "
+        f"optimisers done (tuned and rerun with {plan.FINAL_SEEDS} seeds)"
+    )
+    if not missing:
+        return line + ".\n\n"
+    return (
+        line + f"; still to run: {', '.join(missing)} (`make sweep` runs them; a row "
+        f"with fewer seeds is still being tuned).\n\n"
+    )
+
+
 def _plot(study: str, results: list[dict], summary: dict, out: Path) -> Path:
     import matplotlib
 
@@ -310,7 +336,11 @@ def cmd_report(args) -> int:
         summary = protocol.summarize(results)
         _print_summary(name, summary)
         w = workload_registry.get(results[0]["config"]["workload"])
-        parts.append(_markdown(name, summary, w))
+        text = _markdown(name, summary, w)
+        if args.plan:
+            head, _, rest = text.partition("\n\n")
+            text = head + "\n\n" + _plan_status(name, summary) + rest
+        parts.append(text)
         if args.out:
             print(f"plot: {_plot(name, results, summary, Path(args.out))}")
     if args.markdown:
@@ -424,6 +454,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rep.add_argument(
         "--markdown", default=None, help="also write the tables to this Markdown file"
+    )
+    rep.add_argument(
+        "--plan",
+        action="store_true",
+        help="say in the Markdown how much of optlab/plan.py each study holds",
     )
     return ap
 

@@ -259,3 +259,18 @@ def test_replay_checks_stored_trials_against_a_rerun(tmp_path, capsys, monkeypat
     out = capsys.readouterr().out.strip().splitlines()
     assert out[-1] == "1 of 2 replayed trials reproduce"
     assert "DIFFERS: loss at step 1" in out[0] and out[1].endswith(": ok")
+
+
+def test_report_plan_status_lists_what_is_missing(monkeypatch):
+    from optlab import plan
+
+    monkeypatch.setattr(plan, "PLAN", (plan.Group("w", (("sgd", (0.1,)),
+                                                        ("adam", (0.1,)))),))
+    rows = [{"optimizer": "sgd", "seeds": list(range(10))},
+            {"optimizer": "adam", "seeds": [0]}]
+    line = cli._plan_status("w", {"rows": rows})
+    assert line.startswith("Plan (`optlab/plan.py`): 1 of 2 optimisers done")
+    assert "still to run: adam" in line
+    rows[1]["seeds"] = list(range(10))
+    assert "still to run" not in cli._plan_status("w", {"rows": rows})
+    assert cli._plan_status("other", {"rows": rows}) == ""
