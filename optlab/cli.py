@@ -312,7 +312,8 @@ def _plot(study: str, results: list[dict], summary: dict, out: Path) -> Path:
     return path
 
 
-def cmd_report(args) -> int:
+def _open_studies(args):
+    """(storage, study names): every optlab study in ``--storage``, or ``--study``."""
     st = _wrap("--storage", store.open_storage, args.storage)
     studies = [name for name, _ in store.list_studies(args.storage)]
     if args.study is not None:
@@ -322,6 +323,11 @@ def cmd_report(args) -> int:
                 f"{', '.join(studies) or 'no optlab study'}"
             )
         studies = [args.study]
+    return st, studies
+
+
+def cmd_report(args) -> int:
+    st, studies = _open_studies(args)
     if not studies:
         raise BadInput(
             f"--storage: {args.storage!r} holds no optlab study yet "
@@ -361,15 +367,7 @@ def cmd_replay(args) -> int:
     if args.steps is not None and args.steps < 1:
         raise BadInput(f"--steps: must be an integer >= 1, got {args.steps}")
     _wrap("--device", trial_mod.check_device, args.device)
-    st = _wrap("--storage", store.open_storage, args.storage)
-    studies = [name for name, _ in store.list_studies(args.storage)]
-    if args.study is not None:
-        if args.study not in studies:
-            raise BadInput(
-                f"--study: {args.study!r} is not in the storage; it holds "
-                f"{', '.join(studies) or 'no optlab study'}"
-            )
-        studies = [args.study]
+    st, studies = _open_studies(args)
     _threads(args)
     failed = checked = 0
     for name in studies:
