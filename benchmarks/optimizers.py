@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/optimizers.py            # the full run (about 2.5 minutes on 2 cores)
     .venv/bin/python benchmarks/optimizers.py --quick    # a short, noisier run (about 40 seconds)
+    .venv/bin/python benchmarks/optimizers.py --compiled --only Adam  # compiled steps
 
 For every optimiser exported by ``optlib`` that has a row in ``SPECS`` below, the script builds one
 copy of the same parameters (and of the same fixed gradients) per implementation (optlib's, torch's
@@ -13,6 +14,13 @@ several per cent. It prints the median time per step, the ratio optlib / impleme
 over rounds, with its range), and the achieved memory bandwidth: the bytes the update must at least
 read and write (``passes`` tensor-sized reads and writes per parameter) divided by the median time.
 Optimisers without a row, and rows whose optimiser does not exist (yet), are skipped with a note.
+
+With ``--compiled`` the optlib step is ``torch.compile(opt.step)`` (inductor by
+default), timed in its steady state against torch's ``fused=True`` kernel where torch
+has one (target: at most 1.25x its time) and against ``torch.compile`` of torch's own
+optimiser (target otherwise: no slower), with optlib's eager step for scale. Every
+round compiles anew: on two cores a round of one optimiser on the model set takes
+minutes.
 
 Three parameter sets: ``model`` (about 160 tensors of mixed sizes, about 3M parameters, like a
 small convolutional network), ``medium`` (300 tensors of 10k-50k parameters, 9M in all) and
@@ -114,6 +122,46 @@ def _specs() -> list[Spec]:
               Spec("Lookahead", dict(lr=1e-3), {"pytorch-optimizer": _lookahead_po}, 7 + 4 / 5,
                    make=_lookahead_optlib, note="around Adam (optlib's / torch's), k=5")]
     return s
+
+
+# ------------------------------------------------------------------- compiled steps
+class CompiledStep:
+    """An optimiser whose ``step()`` is ``torch.compile(opt.step)``. One eager step
+    comes first, so that the state exists when the step is traced: one compilation
+    instead of two (the first would trace the creation of the state)."""
+
+    def __init__(self, opt, backend):
+        opt.step()
+        self.opt = opt
+        self.step = torch.compile(opt.step, backend=backend)
+
+
+def _compiled(factory, backend):
+    def make(params, **kw):
+        torch._dynamo.reset()   # every round's optimisers are new objects: fresh caches
+        return CompiledStep(factory(params, **kw), backend)
+    return make
+
+
+def _compiled_specs(backend: str = "inductor") -> list[Spec]:
+    """``--compiled``: ``torch.compile`` of optlib's step against torch's ``fused=True``
+    kernel where torch has one, and against ``torch.compile`` of torch's own optimiser;
+    optlib's eager step for scale. The targets: within 1.25x of the fused kernel, else
+    no slower than compiled torch (optimisers without a torch twin have none)."""
+    out = []
+    for spec in _specs():
+        ours = spec.make or getattr(optlib, spec.name)
+        refs = {"optlib eager": ours}
+        target = None
+        if "torch" in spec.refs:
+            refs["torch compiled"] = _compiled(spec.refs["torch"], backend)
+            target = ("torch compiled", 1.0)
+        if "torch fused" in spec.refs:
+            refs["torch fused"] = spec.refs["torch fused"]
+            target = ("torch fused", 1.25)
+        out.append(Spec(spec.name, spec.kwargs, refs, spec.passes, target,
+                        make=_compiled(ours, backend), note=spec.note))
+    return out
 
 
 # --------------------------------------------------------------------------- the parameter sets
@@ -253,6 +301,12 @@ def main(argv=None) -> int:
                     help="optimisers to time (default: all with a row)")
     ap.add_argument("--sets", nargs="*", default=list(PARAM_SETS), choices=list(PARAM_SETS),
                     help="parameter sets (default: model medium large)")
+    ap.add_argument("--compiled", action="store_true",
+                    help="time torch.compile(optlib step) against torch's fused "
+                         "kernel and torch.compile of torch's optimiser (each "
+                         "compiles once per round: slow to start)")
+    ap.add_argument("--backend", default="inductor",
+                    help="torch.compile backend for --compiled (default inductor)")
     args = ap.parse_args(argv)
     for flag in ("threads", "rounds", "repeats"):
         value = getattr(args, flag)
@@ -260,12 +314,15 @@ def main(argv=None) -> int:
             ap.error(f"--{flag} must be >= 1, got {value}")
 
     torch.set_num_threads(args.threads)
-    specs = {s.name: s for s in _specs()}
+    specs = {s.name: s for s in (_compiled_specs(args.backend) if args.compiled
+                                 else _specs())}
     exported = [n for n in optlib.__all__ if isinstance(getattr(optlib, n, None), type)
                 and issubclass(getattr(optlib, n), torch.optim.Optimizer)]
     print(f"# optlib {optlib.__version__}, torch {torch.__version__}, Python {platform.python_version()}, "
           f"torch threads {torch.get_num_threads()}, {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.1f}, clock {args.clock}")
+          f"load average {os.getloadavg()[0]:.1f}, clock {args.clock}"
+          + (f"; optlib compiled (torch.compile, backend {args.backend})"
+             if args.compiled else ""))
     clock = time.perf_counter if args.clock == "wall" else time.process_time
     for name in exported:
         if name not in specs:

@@ -168,6 +168,8 @@ def batches(tensors, elements: int = 2**18):
 #: listens, the Python ``record_function`` about 6 us (and far more with cold caches, as after a
 #: forward and backward pass: 0.04 of SGD's step time on the benchmark's model set)
 _label = getattr(torch._C._profiler, "_RecordFunctionFast", torch.autograd.profiler.record_function)
+#: the label under ``torch.compile``, which traces the Python one (not the C++ one)
+_traced_label = torch.autograd.profiler.record_function
 #: torch's implementation switches with their defaults, for the optimisers without a
 #: torch twin (what a checkpoint saved without them gets)
 TORCH_FLAG_DEFAULTS = {"foreach": None, "capturable": False, "differentiable": False,
@@ -214,7 +216,14 @@ class Optimizer(torch.optim.Optimizer):
         @functools.wraps(func)
         def stepped(*args, **kwargs):       # as in torch, args[0] is the optimiser, hooks see it
             self = args[0]
-            with _label(f"Optimizer.step#{type(self).__name__}.step"):
+            label = _label
+            if torch.compiler.is_compiling():
+                # As torch's optimisers do, a step starts a graph of its own, also when
+                # another optimiser's step calls it (Lookahead's: traced as one graph
+                # with it, dynamo loses the changes to the outer optimiser's attributes)
+                torch._dynamo.graph_break()
+                label = _traced_label
+            with label(f"Optimizer.step#{type(self).__name__}.step"):
                 hooks = _torch_optimizer._global_optimizer_pre_hooks
                 for hook in chain(hooks.values(), self._optimizer_step_pre_hooks.values()):
                     changed = hook(self, args, kwargs)
@@ -249,23 +258,35 @@ class Optimizer(torch.optim.Optimizer):
           back. torch computes some step sizes in the tensor's dtype instead: with a
           float32 tensor the two agree to float32 rounding, with a float64 one to
           float64 rounding.
+
+        Under ``torch.compile`` a Tensor ``lr`` stays a tensor, so that one graph
+        serves every value a scheduler gives it (as with torch's optimisers), and the
+        step counters are tensors of the graph too (see :meth:`_advance`).
         """
+        self._compiling = compiling = torch.compiler.is_compiling()  # (see _advance)
         loss = None
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
         for group in self.param_groups:
-            params, lr = group["params"], group["lr"]
-            if isinstance(lr, torch.Tensor):
-                group["lr"] = lr.item()
+            lr = group["lr"]
+            if not isinstance(lr, torch.Tensor) or compiling:
+                self._step_any_group(group)     # (the group is not written to: under
+                continue                        # torch.compile that would cost guards)
+            group["lr"] = lr.item()
             try:
-                if self.complex_as_real and any(map(torch.Tensor.is_complex, params)):
-                    self._step_complex_group(group, params)
-                else:
-                    self._step_group(group, params)
+                self._step_any_group(group)
             finally:
                 group["lr"] = lr
         return loss
+
+    def _step_any_group(self, group: dict) -> None:
+        """One group's step: on the real views of complex parameters, if it has any."""
+        params = group["params"]
+        if self.complex_as_real and any(map(torch.Tensor.is_complex, params)):
+            self._step_complex_group(group, params)
+        else:
+            self._step_group(group, params)
 
     def _step_complex_group(self, group: dict, params: list[torch.Tensor]) -> None:
         """``_step_group`` with every complex parameter replaced by its real view.
@@ -352,20 +373,39 @@ class Optimizer(torch.optim.Optimizer):
         dtype = torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
         return torch.tensor(float(value), dtype=dtype)
 
-    @staticmethod
-    def _advance(state: dict) -> int:
+    #: whether the step being taken is traced by ``torch.compile``: set once per step
+    #: by :meth:`step` for the helpers below, which an eager step calls for every tensor
+    #: (reading the flag costs a fifth of calling ``torch.compiler.is_compiling()``)
+    _compiling: bool = False
+
+    def _advance(self, state: dict):
         """Increment ``state["step"]`` and return the new value as a Python int (t in the lecture).
 
         ``fill_`` with the Python value is bit-identical to torch's ``step += 1`` (the sum of two
         floats below 2**53 is exact in Python, so both round once to the tensor's dtype) and cheaper
-        than an in-place add of a Python scalar, which is wrapped into a tensor first."""
+        than an in-place add of a Python scalar, which is wrapped into a tensor first.
+
+        Under ``torch.compile`` the value is not read: the counter is incremented in
+        the graph and returned as a float64 scalar tensor, so that the scalars that
+        depend on the step (bias corrections...) are tensor ops of the graph, and one
+        graph serves every step. Read as a Python number, the step would be a constant
+        of the graph, and a new step a new graph."""
         step = state["step"]
+        if self._compiling:
+            step.add_(1)
+            return step.to(torch.float64)
         if isinstance(step, torch.Tensor):
             t = step.item() + 1
             step.fill_(t)
             return int(t)
         state["step"] = Optimizer._new_step(float(step) + 1.0)
         return int(state["step"].item())
+
+    def _value(self, x: torch.Tensor):
+        """``x.item()``, except under ``torch.compile``, where ``x`` stays a tensor (as
+        ``torch.optim``'s ``_get_value`` does): a graph computes with it instead of
+        depending on its value."""
+        return x if self._compiling else x.item()
 
     def _scratch_like(self, x: torch.Tensor, dtype: torch.dtype | None = None,
                       slot: int = 0) -> torch.Tensor:
@@ -375,8 +415,13 @@ class Optimizer(torch.optim.Optimizer):
         One flat buffer per dtype, device and ``slot``, as large as the largest parameter, is reused
         by every parameter and every step, so a step allocates nothing and the temporary stays in
         cache; temporaries alive at the same time take different slots. It is not optimiser state:
-        not in ``state_dict``, rebuilt on demand after unpickling."""
+        not in ``state_dict``, rebuilt on demand after unpickling.
+
+        Under ``torch.compile`` it is a new tensor of the graph, which the compiler may
+        keep out of memory."""
         dtype = x.dtype if dtype is None else dtype
+        if self._compiling:
+            return torch.empty_like(x, dtype=dtype)
         try:
             views = self._scratch_views
         except AttributeError:                      # first use (or after unpickling)
@@ -394,12 +439,22 @@ class Optimizer(torch.optim.Optimizer):
         return view
 
     def _const(self, value: float, like: torch.Tensor):
-        """``value`` as a cached 0-dim tensor of ``like``'s dtype and device, for ``x.add_(c)`` and
-        ``x.mul_(c)``: a Python float there is first wrapped into a new tensor and converted, which
-        costs twice the op itself on a small tensor. Same result bit for bit (float32 and float64;
-        other dtypes get the float back, since torch computes their scalar ops in float32)."""
+        """``value`` as a cached 0-dim tensor of ``like``'s dtype and device, for
+        ``x.add_(c)`` and ``x.mul_(c)``: a Python float there is first wrapped into a
+        new tensor and converted, which costs twice the op itself on a small tensor.
+        Same result bit for bit (float32 and float64; other dtypes get the float back,
+        since torch computes their scalar ops in float32).
+
+        Under ``torch.compile`` nothing is cached (a look-up keyed by a value would
+        make the graph depend on that value): ``value``, a number or a scalar tensor of
+        the graph (see :meth:`_advance`), becomes a 0-dim tensor of ``like``'s dtype,
+        rounded as the cached one would be (and computed once, see :meth:`_once`)."""
         if like.dtype not in (torch.float32, torch.float64):
             return value
+        if self._compiling:
+            if isinstance(value, torch.Tensor):     # a value of the step
+                return self._once(value.to(like.dtype))
+            return torch.as_tensor(value, dtype=like.dtype, device=like.device)
         try:
             cache = self._consts
         except AttributeError:                      # first use (or after unpickling)
@@ -411,6 +466,15 @@ class Optimizer(torch.optim.Optimizer):
                 cache.clear()
             c = cache[key] = torch.tensor(value, dtype=like.dtype, device=like.device)
         return c
+
+    def _once(self, x):
+        """``x`` itself. Under ``torch.compile``, where ``x`` is a scalar tensor of the
+        graph computed from the step (a bias correction...), it is computed once per
+        step: inductor would otherwise inline its formula into the loop over the
+        tensor that uses it, and compute its ``pow`` for every eight elements (on the
+        CPU, many times the cost of the update itself). A view with explicit strides
+        needs stored data, so ``x`` is stored before the loop."""
+        return x.as_strided(x.shape, x.stride()) if self._compiling else x
 
     def _init_state(self, p: torch.Tensor, state: dict, group: dict) -> None:  # pragma: no cover
         """Fill ``state`` for parameter ``p`` before its first update."""

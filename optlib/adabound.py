@@ -88,6 +88,10 @@ class AdaBound(Optimizer):
     identically; so does ours in the reference. Non-finite gradients propagate into the state and
     the parameters as in the reference: nothing is clipped or skipped.
 
+    Under ``torch.compile`` the step counter is a scalar tensor instead (torch's form):
+    a graph that read a Python int would be compiled again for each value. An eager
+    step makes it an int again.
+
     Example:
         >>> import torch, optlib
         >>> theta = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
@@ -172,7 +176,13 @@ class AdaBound(Optimizer):
             state["max_exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
 
     def _update(self, theta, g, state, group):
-        t = state["step"] = int(state["step"]) + 1       # an int, as in the reference
+        if self._compiling:                 # a tensor in a graph (see the class notes)
+            if not isinstance(state["step"], torch.Tensor):
+                state["step"] = self._new_step(state["step"])
+            t, root = self._advance(state), torch.sqrt
+        else:
+            t = state["step"] = int(state["step"]) + 1   # an int, as in the reference
+            root = math.sqrt
         eta, (beta1, beta2), mu = group["lr"], group["betas"], group["weight_decay"]
         if mu != 0:
             g = g.add(theta, alpha=mu)                    # g_t + mu theta_t
@@ -185,11 +195,12 @@ class AdaBound(Optimizer):
             v = v_hat
         denom = torch.sqrt(v, out=self._scratch_like(v))  # sqrt(v_hat_t)
         denom.add_(self._const(group["eps"], v))          #   + eps
-        step = eta * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)   # eta sqrt(1-b2^t)/(1-b1^t)
+        step = eta * root(1 - beta2 ** t) / (1 - beta1 ** t) # eta sqrt(1-b2^t)/(1-b1^t)
         final = group["final_lr"] * eta / group["base_lr"]          # eta*_t = eta* eta_t / eta_0
         gamma = group["gamma"]
-        lower = final * (1 - 1 / (gamma * t + 1))                   # l_t
-        upper = final * (1 + 1 / (gamma * t)) if gamma else math.inf  # u_t
+        lower = self._once(final * (1 - 1 / (gamma * t + 1)))       # l_t
+        upper = (self._once(final * (1 + 1 / (gamma * t)))       # u_t (none: infinite)
+                 if gamma else None)
         eta_hat = torch.div(self._const(step, denom), denom, out=denom)  # step / denom,
         eta_hat.clamp_(lower, upper)                                #   clipped into [l_t, u_t]
         theta.sub_(eta_hat.mul_(m))                                 # theta -= eta_hat * m_t

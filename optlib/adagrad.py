@@ -105,4 +105,4 @@ class Adagrad(Optimizer):
         s.addcmul_(g, g)                                            # s_t = s_{t-1} + g_t^2
         denom = torch.sqrt(s, out=self._scratch_like(s))           # sqrt(s_t)
         denom.add_(self._const(group["eps"], s))                    #   + eps
-        theta.addcdiv_(g, denom, value=-eta_t)                      # theta -= eta_t g / denom
+        theta.addcdiv_(g, denom, value=self._once(-eta_t))  # theta -= eta_t g / denom

@@ -121,7 +121,8 @@ class Adam(Optimizer):
         c2 = (1 - beta2 ** t) ** 0.5                          # c2 = sqrt(1 - b2^t)
         denom = torch.sqrt(v, out=self._scratch_like(v))      # D = sqrt(v_t) + c2 eps
         denom.add_(self._const(c2 * eps, v))                  #   = c2 (sqrt(v_t / (1-b2^t)) + eps)
-        theta.addcdiv_(m, denom, value=-eta * c2 / (1 - beta1 ** t))  # theta -= eta c2/(1-b1^t) m_t/D
+        step = self._once(-eta * c2 / (1 - beta1 ** t))       # -eta c2 / (1-b1^t)
+        theta.addcdiv_(m, denom, value=step)                  # theta += step m_t / D
 
 
 class AMSGrad(Adam):

@@ -135,7 +135,7 @@ class NAdam(Optimizer):
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))       # mu_{t+1}
         pi = state["mu_product"]
         pi.mul_(self._const(mu_t, pi))                                # Pi_t = Pi_{t-1} mu_t
-        pi_t = pi.item()
+        pi_t = self._value(pi)
         pi_next = pi_t * mu_next                                      # Pi_{t+1}
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m.lerp_(g, 1 - beta1)                                         # m_t
@@ -143,5 +143,7 @@ class NAdam(Optimizer):
         c2 = (1 - beta2 ** t) ** 0.5                                  # c2 = sqrt(1 - b2^t)
         denom = torch.sqrt(v, out=self._scratch_like(v))              # D = sqrt(v_t) + c2 eps
         denom.add_(self._const(c2 * eps, v))                          #   = c2 (sqrt(v_t/c2^2) + eps)
-        theta.addcdiv_(g, denom, value=-eta * c2 * (1 - mu_t) / (1 - pi_t))   # gradient part
-        theta.addcdiv_(m, denom, value=-eta * c2 * mu_next / (1 - pi_next))   # momentum part
+        step_g = self._once(-eta * c2 * (1 - mu_t) / (1 - pi_t))
+        step_m = self._once(-eta * c2 * mu_next / (1 - pi_next))
+        theta.addcdiv_(g, denom, value=step_g)                        # gradient part
+        theta.addcdiv_(m, denom, value=step_m)                        # momentum part

@@ -123,7 +123,9 @@ class RAdam(Optimizer):
         bc1, bc2 = 1 - beta1 ** t, 1 - beta2 ** t                 # m_hat_t = m_t / bc1
         rho_inf = 2 / (1 - beta2) - 1                             # rho_inf
         rho_t = rho_inf - 2 * t * beta2 ** t / bc2                # rho_t
-        if rho_t > 5:                                             # variance tractable: rectify
+        if self._compiling:                 # t is a tensor: the graph picks the branch
+            self._traced_update(theta, m, v, eta, eps, bc1, bc2, rho_inf, rho_t)
+        elif rho_t > 5:                             # variance tractable: rectify
             r_t = ((rho_t - 4) * (rho_t - 2) * rho_inf
                    / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5    # r_t
             denom = torch.sqrt(v, out=self._scratch_like(v)).add_(self._const(eps, v))
@@ -131,3 +133,14 @@ class RAdam(Optimizer):
             theta.addcdiv_(m, denom, value=-eta * r_t * bc2 ** 0.5 / bc1)
         else:
             theta.add_(m, alpha=-eta / bc1)                       # theta -= eta m_hat (momentum)
+
+    def _traced_update(self, theta, m, v, eta, eps, bc1, bc2, rho_inf, rho_t):
+        """The two branches above under ``torch.compile``, where ``t`` and so ``rho_t``
+        are tensors of the graph: both are computed, and ``torch.where`` picks one, as
+        torch's RAdam does when compiled (a Python ``if`` would make a graph per
+        branch, chosen by guarding on the step's value)."""
+        r_t = ((rho_t - 4) * (rho_t - 2) * rho_inf
+               / ((rho_inf - 4) * (rho_inf - 2) * rho_t)).sqrt()  # NaN if 2 < rho_t < 4
+        rectify, scale = self._once(rho_t > 5), self._once(r_t * bc2 ** 0.5)
+        rectified = m / (v.sqrt() + eps) * scale                  # r_t l_t m_t
+        theta.add_(torch.where(rectify, rectified, m), alpha=self._once(-eta / bc1))

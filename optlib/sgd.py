@@ -129,5 +129,9 @@ class SGD(Optimizer):
                     g = g.add(m, alpha=lam) if nesterov else m  # d_t (Nesterov or plain)
                 thetas.append(theta)
                 directions.append(g)
-            if thetas:
+            if not thetas:
+                continue
+            if isinstance(eta, torch.Tensor):   # a Tensor lr (kept so by torch.compile)
+                torch._foreach_add_(thetas, torch._foreach_mul(directions, -eta))
+            else:
                 torch._foreach_add_(thetas, directions, alpha=-eta)  # theta_{t+1} = theta_t - eta d_t

@@ -86,6 +86,7 @@ def test_bad_arguments_are_refused(bench, argv, capsys):
     assert argv[0] in capsys.readouterr().err
 
 
+@pytest.mark.slow  # two workloads in a fresh process: about 15 s
 def test_the_optlab_trial_benchmark_runs_and_reports_cold_and_warm_shares():
     import subprocess
 
