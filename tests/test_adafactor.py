@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from optlib.adafactor import Adafactor
-from trajectories import assert_close_trajectories, roundtrip, run
+from trajectories import (assert_close_trajectories, assert_equal_trajectories,
+                          continue_from, roundtrip, run)
 
 STEPS = 120
 #: a vector, a matrix, a 3-D and a 4-D tensor (factored over the last two dims), and a
@@ -121,9 +122,7 @@ def test_resume_from_a_state_dict_is_bit_identical(dtype):
     opt2.load_state_dict(ckpt["opt"])
     sched2.load_state_dict(ckpt["sched"])
     resumed = run(opt2, fresh, f, 40, sched2)
-    for t, (a, b) in enumerate(zip(straight, resumed)):
-        same = all(torch.equal(x, y) for x, y in zip(a, b))
-        assert same, f"step {t + 1} after resuming"
+    assert_equal_trajectories(straight, resumed)
 
 
 def test_torch_state_dict_loads_and_continues_as_torch():
@@ -134,12 +133,9 @@ def test_torch_state_dict_loads_and_continues_as_torch():
     start = [p.detach().clone() for p in params]
     saved = roundtrip(theirs.state_dict())
     after_torch = run(theirs, params, f, 30)
-    with torch.no_grad():
-        for p, s in zip(params, start):
-            p.copy_(s)
-    ours = make(Adafactor, params, config)
-    ours.load_state_dict(saved)
-    after_ours = run(ours, params, f, 30)
+    ours, after_ours = continue_from(
+        saved, lambda ps: make(Adafactor, ps, config), params, f, 30, start
+    )
     assert_close_trajectories(after_ours, after_torch, **TOL[torch.float64])
     back = make(torch.optim.Adafactor, params, config)
     back.load_state_dict(roundtrip(ours.state_dict()))    # and back again

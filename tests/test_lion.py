@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from optlib.lion import Lion
-from trajectories import assert_close_trajectories, roundtrip, run
+from trajectories import (assert_close_trajectories, assert_equal_trajectories,
+                          continue_from, roundtrip, run)
 
 STEPS = 120
 SHAPES = [(4, 3), (5,), (2, 3, 2)]
@@ -159,12 +160,9 @@ def test_state_dict_moves_between_optlib_and_lion_pytorch():
     start = [p.detach().clone() for p in params]
     saved = roundtrip(theirs.state_dict())
     after_theirs = run(theirs, params, f, 30)
-    with torch.no_grad():
-        for p, s in zip(params, start):
-            p.copy_(s)
-    ours = make(Lion, params, config)
-    ours.load_state_dict(saved)
-    after_ours = run(ours, params, f, 30)
+    ours, after_ours = continue_from(
+        saved, lambda ps: make(Lion, ps, config), params, f, 30, start
+    )
     assert_close_trajectories(after_ours, after_theirs, **TOL[torch.float64])
     back = make(lion_pytorch.Lion, params, config)
     back.load_state_dict(roundtrip(ours.state_dict()))
@@ -187,9 +185,7 @@ def test_resume_from_a_state_dict_is_bit_identical(dtype):
     opt2.load_state_dict(ckpt["opt"])
     sched2.load_state_dict(ckpt["sched"])
     resumed = run(opt2, fresh, f, 40, sched2)
-    for t, (a, b) in enumerate(zip(straight, resumed)):
-        same = all(torch.equal(x, y) for x, y in zip(a, b))
-        assert same, f"step {t + 1} after resuming"
+    assert_equal_trajectories(straight, resumed)
 
 
 @pytest.mark.parametrize("how", ["deepcopy", "pickle"])

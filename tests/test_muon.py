@@ -10,7 +10,8 @@ import torch
 
 import optlib
 from optlib.muon import Muon, adjusted_lr, newton_schulz
-from trajectories import assert_close_trajectories, roundtrip, run
+from trajectories import (assert_close_trajectories, assert_equal_trajectories,
+                          continue_from, roundtrip, run)
 
 STEPS = 120
 SHAPES = [(7, 3), (4, 5), (6, 6), (1, 8)]      # tall, wide, square, a row
@@ -116,9 +117,7 @@ def test_resume_from_a_state_dict_is_bit_identical(dtype):
     opt2.load_state_dict(ckpt["opt"])
     sched2.load_state_dict(ckpt["sched"])
     resumed = run(opt2, fresh, f, 40, sched2)
-    for t, (a, b) in enumerate(zip(straight, resumed)):
-        same = all(torch.equal(x, y) for x, y in zip(a, b))
-        assert same, f"step {t + 1} after resuming"
+    assert_equal_trajectories(straight, resumed)
 
 
 def test_torch_state_dict_loads_and_continues_as_torch():
@@ -129,12 +128,9 @@ def test_torch_state_dict_loads_and_continues_as_torch():
     start = [p.detach().clone() for p in params]
     saved = roundtrip(theirs.state_dict())
     after_torch = run(theirs, params, f, 30)
-    with torch.no_grad():
-        for p, s in zip(params, start):
-            p.copy_(s)
-    ours = make(Muon, params, config)
-    ours.load_state_dict(saved)
-    after_ours = run(ours, params, f, 30)
+    ours, after_ours = continue_from(
+        saved, lambda ps: make(Muon, ps, config), params, f, 30, start
+    )
     assert_close_trajectories(after_ours, after_torch, **TOL[torch.float64])
     make(torch.optim.Muon, params, config).load_state_dict(roundtrip(ours.state_dict()))
 

@@ -36,3 +36,20 @@ def roundtrip(obj):
     torch.save(obj, buf)
     buf.seek(0)
     return torch.load(buf, weights_only=True)
+
+
+def assert_equal_trajectories(a, b, what="after resuming"):
+    """Bit for bit the same parameters at every step."""
+    for t, (xs, ys) in enumerate(zip(a, b)):
+        assert all(torch.equal(x, y) for x, y in zip(xs, ys)), f"step {t + 1} {what}"
+
+
+def continue_from(saved, make_ours, params, f, steps, start):
+    """Put ``params`` back to ``start``, load ``saved`` (another optimiser's state_dict)
+    into ``make_ours(params)`` and run ``steps`` steps: the optimiser and its path."""
+    with torch.no_grad():
+        for p, s in zip(params, start):
+            p.copy_(s)
+    ours = make_ours(params)
+    ours.load_state_dict(saved)
+    return ours, run(ours, params, f, steps)
