@@ -1,33 +1,32 @@
-"""Shared by the parity tests of the newer optimisers (Adafactor, Muon, Lion): run an
-optimiser for a number of steps, compare two trajectories step by step, and pass a
-state_dict through torch.save / torch.load(weights_only=True)."""
+"""Shared by the parity tests of the newer optimisers (Adafactor, Muon, Lion). Running
+and comparing trajectories is tests/problems.py's; this adds the checkpoint round trip
+and loading another optimiser's state_dict to continue from it."""
 
 from __future__ import annotations
 
 import io
 
 import torch
+from problems import assert_same_trajectories, run
 
-
-def run(opt, params, f, steps, sched=None):
-    """The parameters after each of ``steps`` steps on the loss ``f(params)``."""
-    traj = []
-    for _ in range(steps):
-        opt.zero_grad()
-        f(params).backward()
-        opt.step()
-        if sched is not None:
-            sched.step()
-        traj.append([p.detach().clone() for p in params])
-    return traj
+__all__ = [
+    "assert_close_trajectories",
+    "assert_equal_trajectories",
+    "continue_from",
+    "roundtrip",
+    "run",
+]
 
 
 def assert_close_trajectories(a, b, **tol):
     """Equal within ``tol`` (torch.testing.assert_close's) at every step and tensor."""
-    for t, (xs, ys) in enumerate(zip(a, b)):
-        for i, (x, y) in enumerate(zip(xs, ys)):
-            torch.testing.assert_close(
-                x, y, **tol, msg=lambda m: f"step {t + 1}, tensor {i}: {m}")
+    assert tol, "give a tolerance (or use assert_equal_trajectories)"
+    assert_same_trajectories(a, b, **tol)
+
+
+def assert_equal_trajectories(a, b):
+    """Bit for bit the same parameters at every step."""
+    assert_same_trajectories(a, b)
 
 
 def roundtrip(obj):
@@ -36,12 +35,6 @@ def roundtrip(obj):
     torch.save(obj, buf)
     buf.seek(0)
     return torch.load(buf, weights_only=True)
-
-
-def assert_equal_trajectories(a, b, what="after resuming"):
-    """Bit for bit the same parameters at every step."""
-    for t, (xs, ys) in enumerate(zip(a, b)):
-        assert all(torch.equal(x, y) for x, y in zip(xs, ys)), f"step {t + 1} {what}"
 
 
 def continue_from(saved, make_ours, params, f, steps, start):
