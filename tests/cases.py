@@ -92,8 +92,10 @@ for kw in _grid(weight_decay=[0.0, 0.05], maximize=[False, True]):
 
 # The newer optimisers keep their rows in modules of their own (one per family), appended here.
 from cases_newer import NEWER_ERROR_CASES, NEWER_OPTIMIZER_CASES  # noqa: E402
+from cases_prodigy_soap import PS_ERROR_CASES, PS_OPTIMIZER_CASES  # noqa: E402
+from cases_schedulefree import SF_ERROR_CASES, SF_OPTIMIZER_CASES  # noqa: E402
 
-OPTIMIZER_CASES += NEWER_OPTIMIZER_CASES
+OPTIMIZER_CASES += NEWER_OPTIMIZER_CASES + SF_OPTIMIZER_CASES + PS_OPTIMIZER_CASES
 
 
 # --------------------------------------------------------------------------- error cases
@@ -163,7 +165,7 @@ for cls in (optlib.Adam, optlib.AMSGrad):
         (dict(betas=(0.9, "x")), TypeError, r"betas\[1\] must be a real number"),
     ])
 
-ERROR_CASES += NEWER_ERROR_CASES
+ERROR_CASES += NEWER_ERROR_CASES + SF_ERROR_CASES + PS_ERROR_CASES
 
 
 def first_per_class(cases: list[Case]) -> list[Case]:
