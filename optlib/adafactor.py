@@ -114,7 +114,9 @@ class Adafactor(Optimizer):
     ``lr`` may be a one-element Tensor (read as its value). State per parameter, torch's
     keys: ``step``, and ``row_var`` and ``col_var`` (:math:`R`, :math:`C`, of shapes
     ``(..., n, 1)`` and ``(..., 1, m)``) or ``variance`` (:math:`\hat V`). Complex
-    parameters and sparse gradients raise torch's errors.
+    parameters and sparse gradients raise torch's errors. A non-finite gradient is not
+    refused: it enters the row and column factors, and through them every coordinate of
+    its matrix (the whole parameter turns NaN), as in torch.
 
     Example:
         >>> import torch, optlib

@@ -49,6 +49,9 @@ class Lion(Optimizer):
 
     State per parameter: ``exp_avg`` (:math:`m`), as in lion-pytorch, whose groups hold
     ``lr``, ``betas`` and ``weight_decay``, so a state_dict moves between the two.
+    A non-finite gradient is not refused: ``torch.sign`` of NaN is 0, so a NaN
+    coordinate stops moving (its :math:`m` stays NaN from then on), and an infinite one
+    keeps moving by :math:`\pm\eta` while its :math:`m` stays infinite; as lion-pytorch.
     ``lr`` may be a one-element Tensor (read as its value), and sparse gradients are
     accepted, as by lion-pytorch.
 

@@ -35,6 +35,9 @@ class Case:
     #: builds the optlib optimiser from (params, **kwargs); defaults to ``cls`` (wrappers such as
     #: Lookahead need a factory that builds the inner optimiser first)
     factory: Callable | None = None
+    #: steps the optimiser takes before it first moves a parameter (SOAP's first step only
+    #: builds its preconditioner, as in its reference); tests that expect a move wait them
+    idle_steps: int = 0
 
     def make(self, params, **overrides):
         return (self.factory or self.cls)(params, **{**self.kwargs, **overrides})
@@ -93,9 +96,11 @@ for kw in _grid(weight_decay=[0.0, 0.05], maximize=[False, True]):
 # The newer optimisers keep their rows in modules of their own (one per family), appended here.
 from cases_newer import NEWER_ERROR_CASES, NEWER_OPTIMIZER_CASES  # noqa: E402
 from cases_prodigy_soap import PS_ERROR_CASES, PS_OPTIMIZER_CASES  # noqa: E402
+from cases_recent import RECENT_ERROR_CASES, RECENT_OPTIMIZER_CASES  # noqa: E402
 from cases_schedulefree import SF_ERROR_CASES, SF_OPTIMIZER_CASES  # noqa: E402
 
-OPTIMIZER_CASES += NEWER_OPTIMIZER_CASES + SF_OPTIMIZER_CASES + PS_OPTIMIZER_CASES
+OPTIMIZER_CASES += (NEWER_OPTIMIZER_CASES + RECENT_OPTIMIZER_CASES + SF_OPTIMIZER_CASES
+                    + PS_OPTIMIZER_CASES)
 
 
 # --------------------------------------------------------------------------- error cases
@@ -165,7 +170,7 @@ for cls in (optlib.Adam, optlib.AMSGrad):
         (dict(betas=(0.9, "x")), TypeError, r"betas\[1\] must be a real number"),
     ])
 
-ERROR_CASES += NEWER_ERROR_CASES + SF_ERROR_CASES + PS_ERROR_CASES
+ERROR_CASES += NEWER_ERROR_CASES + RECENT_ERROR_CASES + SF_ERROR_CASES + PS_ERROR_CASES
 
 
 def first_per_class(cases: list[Case]) -> list[Case]:

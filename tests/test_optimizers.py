@@ -8,6 +8,7 @@ import importlib
 import io
 import pkgutil
 import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -94,7 +95,14 @@ def test_reference_cases_cover_every_optimiser():
     covered = {c.cls for c in OPTIMIZER_CASES}
     exported = {getattr(optlib, n) for n in optlib.__all__}
     optimisers = {c for c in exported if isinstance(c, type) and issubclass(c, torch.optim.Optimizer)}
-    assert optimisers <= covered, f"optimisers without test cases: {optimisers - covered}"
+    # Muon takes matrices only, and the tables' problem has vectors: its own file runs the
+    # same checks against torch.optim.Muon on matrices
+    own_file = {optlib.Muon: "test_muon.py"}
+    for cls, name in own_file.items():
+        text = (Path(__file__).parent / name).read_text()
+        assert f"torch.optim.{cls.__name__}" in text and "def test_" in text
+    missing = optimisers - covered - set(own_file)
+    assert not missing, f"optimisers without test cases: {missing}"
 
 
 # --------------------------------------------------------------------------- errors
@@ -161,7 +169,13 @@ def test_sparse_gradients(case):
     ours = _raised(lambda: attempt(case.factory or case.cls))
     theirs = _raised(lambda: attempt(case.reference)) if case.reference else None
     if theirs is not None:
-        assert ours is not None and ours[0] is theirs[0]
+        # the same type; except where the reference stumbles on a missing sparse kernel
+        # (a NotImplementedError from torch deep in its step) or raises an exception class
+        # of its own package, which optlib (torch only) cannot import: there optlib's
+        # RuntimeError that names sparse gradients is what it raises upfront
+        other = theirs[0] is NotImplementedError or theirs[0].__module__ != "builtins"
+        says_sparse = ours is not None and ours[0] is RuntimeError and "sparse" in ours[1]
+        assert ours is not None and (ours[0] is theirs[0] or (other and says_sparse))
     if ours is None:
         assert case.reference is not None and theirs is None
         torch.testing.assert_close(attempt(case.factory or case.cls), attempt(case.reference))
@@ -241,6 +255,9 @@ def test_closure_returns_the_loss_and_is_evaluated_with_grad(case):
         calls.append(torch.is_grad_enabled())
         return value
 
+    for _ in range(case.idle_steps):
+        opt.step(closure)
+    calls.clear()
     before = [p.detach().clone() for p in params]
     returned = opt.step(closure)
     assert calls == [True]
@@ -254,7 +271,8 @@ def test_parameters_without_grad_are_skipped(case):
     b = torch.ones(3, requires_grad=True)
     opt = case.make([a, b])
     (a ** 2).sum().backward()
-    opt.step()
+    for _ in range(case.idle_steps + 1):
+        opt.step()
     assert torch.equal(b, torch.ones(3))
     assert not torch.equal(a, torch.ones(3))
     if case.cls is not optlib.Adagrad:  # torch's Adagrad creates its state up front

@@ -108,7 +108,9 @@ def test_no_python_record_function_without_a_profiler(monkeypatch):
         torch.optim.SGD([p], lr=0.1).step()       # the patch bites
     for case in CLASS_CASES:
         q = _one_param()
-        case.make([q]).step()
+        opt = case.make([q])
+        for _ in range(case.idle_steps + 1):
+            opt.step()
         assert not torch.equal(q.detach(), torch.tensor([1.0, -2.0]))
 
 
