@@ -22,9 +22,11 @@ optimiser (target otherwise: no slower), with optlib's eager step for scale. Eve
 round compiles anew: on two cores a round of one optimiser on the model set takes
 minutes.
 
-Three parameter sets: ``model`` (about 160 tensors of mixed sizes, about 3M parameters, like a
-small convolutional network), ``medium`` (300 tensors of 10k-50k parameters, 9M in all) and
-``large`` (one tensor of 10M parameters). float32 throughout. A target holds on every set.
+Four parameter sets: ``model`` (about 160 tensors of mixed sizes, about 3M parameters, like a
+small convolutional network), ``medium`` (300 tensors of 10k-50k parameters, 9M in all),
+``large`` (one tensor of 10M parameters) and ``matrices`` (16 weight matrices of a small
+Transformer, 0.79M parameters), which only Muon's and SOAP's rows run on (it takes matrices only, and the
+others have their three sets). float32 throughout. A target holds on every set a row runs on.
 """
 
 from __future__ import annotations
@@ -52,6 +54,18 @@ try:  # pytorch-optimizer (SWATS, SGDW, Lookahead)
     import pytorch_optimizer
 except ImportError:  # pragma: no cover
     pytorch_optimizer = None
+try:  # schedule-free SGD and AdamW (PyPI schedulefree 1.4.1)
+    import schedulefree
+except ImportError:  # pragma: no cover
+    schedulefree = None
+try:  # Prodigy's reference (PyPI prodigyopt 1.1.2)
+    import prodigyopt
+except ImportError:  # pragma: no cover
+    prodigyopt = None
+try:  # Lion's reference (PyPI lion-pytorch 0.2.5)
+    import lion_pytorch
+except ImportError:  # pragma: no cover
+    lion_pytorch = None
 
 
 # --------------------------------------------------------------------------- what is compared
@@ -79,6 +93,18 @@ class Spec:
     target: tuple | None = None  #: (label, largest allowed ratio optlib / label)
     make: Callable | None = None  #: builds the optlib optimiser (default: the class itself)
     note: str = ""
+    #: the parameter sets it runs on (Muon takes matrices only: the ``matrices`` set)
+    sets: tuple = ("model", "medium", "large")
+
+
+def _train_mode(factory):
+    """``factory`` whose optimiser is switched to train mode (schedule-free optimisers
+    refuse to step before ``train()``)."""
+    def make(params, **kw):
+        opt = factory(params, **kw)
+        opt.train()
+        return opt
+    return make
 
 
 def _adabound(**fixed):
@@ -103,7 +129,41 @@ def _specs() -> list[Spec]:
         Spec("AdamW", dict(lr=1e-3, weight_decay=1e-2), _torch_variants("AdamW"), 7, ("torch", 0.95)),
         Spec("NAdam", dict(lr=2e-3), _torch_variants("NAdam", fused=False), 7, ("torch", 0.95)),
         Spec("RAdam", dict(lr=1e-3), _torch_variants("RAdam", fused=False), 7, ("torch", 0.95)),
+        # Adafactor: read g, p; write p; the factored moments are rows and columns only,
+        # but the update needs g^2 and the normalised update as tensor-sized temporaries
+        Spec("Adafactor", dict(lr=1e-2), {"torch": _torch("Adafactor"),
+                                          "torch foreach": _torch("Adafactor", foreach=True)},
+             4, ("torch", 1.0)),
+        Spec("Muon", dict(lr=1e-3), {"torch": _torch("Muon")}, 5, ("torch", 1.1),
+             sets=("matrices",),
+             note="five Newton-Schulz iterations per matrix: matrix products, not traffic"),
     ]
+    if lion_pytorch is not None:
+        s.append(Spec("Lion", dict(lr=1e-4), {"lion-pytorch 0.2.5":
+                                              lambda p, **kw: lion_pytorch.Lion(p, **kw)},
+                      5, ("lion-pytorch 0.2.5", 1.0)))
+    if prodigyopt is not None:
+        # read g, p, m, v, s, p0; write p, m, v, s
+        s.append(Spec("Prodigy", dict(lr=1.0),
+                      {"prodigyopt 1.1.2": lambda p, **kw: prodigyopt.Prodigy(p, **kw)},
+                      10, ("prodigyopt 1.1.2", 1.1),
+                      note="two .item() per tensor per step (the estimate d), as there"))
+    if pytorch_optimizer is not None:
+        s.append(Spec("SOAP", dict(lr=3e-3),
+                      {"pytorch-optimizer": lambda p, **kw: pytorch_optimizer.SOAP(p, **kw)},
+                      7, ("pytorch-optimizer", 1.1), sets=("model", "matrices"),
+                      note="a rotation per dimension and its statistics every step, a QR "
+                           "every 10: matrix products, not traffic; vectors (medium, "
+                           "large) are not preconditioned"))
+    if schedulefree is not None:
+        sf = "schedulefree 1.4.1"
+        s += [Spec("SGDScheduleFree", dict(lr=0.01),
+                   {sf: _train_mode(schedulefree.SGDScheduleFree)}, 5, (sf, 1.0),
+                   make=_train_mode(optlib.SGDScheduleFree), note="read g, y, z; write y, z"),
+              Spec("AdamWScheduleFree", dict(lr=1e-3),
+                   {sf: _train_mode(schedulefree.AdamWScheduleFree)}, 7, (sf, 1.0),
+                   make=_train_mode(optlib.AdamWScheduleFree),
+                   note="the package also divides the gradients in place, optlib does not")]
     if adabound is not None:
         s += [Spec("AdaBound", dict(lr=1e-3), {"adabound 0.0.5": _adabound()}, 7,
                    ("adabound 0.0.5", 0.95)),
@@ -160,7 +220,7 @@ def _compiled_specs(backend: str = "inductor") -> list[Spec]:
             refs["torch fused"] = spec.refs["torch fused"]
             target = ("torch fused", 1.25)
         out.append(Spec(spec.name, spec.kwargs, refs, spec.passes, target,
-                        make=_compiled(ours, backend), note=spec.note))
+                        make=_compiled(ours, backend), note=spec.note, sets=spec.sets))
     return out
 
 
@@ -185,8 +245,16 @@ def medium_shapes() -> list[tuple[int, ...]]:
     return [(n,) for n in sizes]
 
 
+def matrix_shapes() -> list[tuple[int, ...]]:
+    """16 matrices, 0.79M parameters: the hidden weights of a small Transformer, the
+    parameters Muon is for (per block: attention 384x128 and 128x128, MLP 512x128 and
+    128x512; four blocks). Small, because Muon's five Newton-Schulz iterations cost
+    about ten times the parameters' count in multiply-adds per row of the matrix."""
+    return [(384, 128), (128, 128), (512, 128), (128, 512)] * 4
+
+
 PARAM_SETS = {"model": model_shapes, "medium": medium_shapes,
-              "large": lambda: [(10_000_000,)]}
+              "large": lambda: [(10_000_000,)], "matrices": matrix_shapes}
 
 
 # --------------------------------------------------------------------------- timing
@@ -300,7 +368,8 @@ def main(argv=None) -> int:
     ap.add_argument("--only", nargs="*", default=None, metavar="NAME",
                     help="optimisers to time (default: all with a row)")
     ap.add_argument("--sets", nargs="*", default=list(PARAM_SETS), choices=list(PARAM_SETS),
-                    help="parameter sets (default: model medium large)")
+                    help="parameter sets (default: all four; a row runs only on "
+                         "its own sets, Muon on matrices)")
     ap.add_argument("--compiled", action="store_true",
                     help="time torch.compile(optlib step) against torch's fused "
                          "kernel and torch.compile of torch's optimiser (each "
@@ -341,13 +410,16 @@ def main(argv=None) -> int:
         numel = sum(torch.Size(s).numel() for s in shapes)
         default_rounds, default_repeats = {"model": ((5, 2), (30, 10)),
                                            "medium": ((3, 1), (10, 6)),
-                                           "large": ((3, 1), (10, 6))}[set_name]
+                                           "large": ((3, 1), (10, 6)),
+                                           "matrices": ((3, 1), (10, 6))}[set_name]
         rounds = args.rounds or default_rounds[args.quick]
         repeats = args.repeats or default_repeats[args.quick]
         print(f"# set {set_name!r}: {len(shapes)} tensors, {numel / 1e6:.2f}M parameters (float32), "
               f"{rounds} rounds of {repeats} interleaved steps, median per round", flush=True)
         for name in names:
             spec = specs[name]
+            if set_name not in spec.sets:
+                continue
             t0 = time.perf_counter()
             med = time_spec(spec, shapes, repeats, warmup=3 if args.quick else 5, clock=clock,
                             rounds=rounds)
