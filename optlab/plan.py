@@ -6,9 +6,11 @@ with ``TUNE_SEEDS`` on a starting grid of five points about half a decade apart
 ``FINAL_SEEDS`` seeds. One tuning seed is what DeepOBS uses; the finals carry the statistics. The budget is each
 workload's default step count, the same for every optimiser of a study.
 
-Two starting grids cover every optimiser: SGD's rates (plain, momentum, scheduled) and
-Adam's (every adaptive method, whose ``lr`` is the Adam-phase rate for AdaBound and
-SWATS). The grid only starts the search; the protocol moves it where the best is.
+Two starting grids cover the lecture's optimisers: SGD's rates (plain, momentum,
+scheduled) and Adam's (every adaptive method, whose ``lr`` is the Adam-phase rate for
+AdaBound and SWATS). Part III's optimisers (after the lecture) come last in the two large
+studies; Lion, Adafactor and Prodigy have grids of their own, as their ``lr`` means
+something else. The grid only starts the search; the protocol moves it where the best is.
 
 The order inside a study is the order of importance for the book (SGDM and Adam first),
 so that a sweep stopped early has the comparisons the chapters lean on most.
@@ -18,7 +20,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ADAM_GRID", "FINAL_SEEDS", "PLAN", "SGD_GRID", "TUNE_SEEDS", "Group"]
+__all__ = [
+    "ADAFACTOR_GRID", "ADAM_GRID", "FINAL_SEEDS", "LION_GRID", "PLAN", "PRODIGY_GRID",
+    "SGD_GRID", "TUNE_SEEDS", "Group",
+]
 
 SGD_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
 ADAM_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
@@ -43,6 +48,26 @@ _FULL = (
 )
 _BASELINES = (("sgdm", SGD_GRID), ("adam", ADAM_GRID))
 
+#: Lion wants a lr 3-10 times below AdamW's (Chen et al. 2023); Adafactor's lr caps a
+#: step relative to the parameters' RMS; Prodigy's multiplies its own estimate (1 is the
+#: authors' default)
+LION_GRID = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3)
+ADAFACTOR_GRID = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
+PRODIGY_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)
+# Part III of the book (issue 18): the optimisers after the lecture, chapters 17-20 first
+_PART3 = (
+    ("adamw+wsd", ADAM_GRID),
+    ("lion", LION_GRID),
+    ("adamw-sf", ADAM_GRID),
+    ("sgd-sf", SGD_GRID),
+    ("adafactor", ADAFACTOR_GRID),
+    ("prodigy", PRODIGY_GRID),
+    ("soap", ADAM_GRID),
+)
+# Muon needs hidden weight matrices: the Transformer has them, the CNN (convolutions
+# and a head) has none
+_PART3_LM = _PART3 + (("muon", ADAM_GRID),)
+
 
 @dataclass(frozen=True)
 class Group:
@@ -60,8 +85,8 @@ PLAN: tuple[Group, ...] = (
     Group("digits-logreg", _BASELINES),
     Group("digits-mlp", _BASELINES),
     Group("gan-2d", _BASELINES),
-    Group("mnist-cnn", _FULL),
-    Group("char-transformer", _FULL),
+    Group("mnist-cnn", _FULL + _PART3),
+    Group("char-transformer", _FULL + _PART3_LM),
 )
 
 

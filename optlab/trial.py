@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import platform
@@ -73,6 +74,20 @@ def check_args(workload, optimizer, lr, seed, steps=None, device="cpu"):
     w = workload_registry.get(workload)
     optim_registry.check(optimizer)
     return w, check_lr(lr), check_seed(seed), check_steps(steps), check_device(device)
+
+
+@contextlib.contextmanager
+def _evaluation_point(opts):
+    """Schedule-free optimisers are evaluated at their average x: ``eval()`` moves the
+    parameters there, ``train()`` back (other optimisers have neither)."""
+    modal = [o for o in opts if callable(getattr(o, "eval", None))]
+    for o in modal:
+        o.eval()
+    try:
+        yield
+    finally:
+        for o in modal:
+            o.train()
 
 
 @cache
@@ -177,7 +192,7 @@ def run_trial(
     t_data = time.perf_counter() - t0
     opts, scheds = [], []
     for model in problem.models:
-        opt, sched = optim_registry.build(optimizer, model.parameters(), lr, steps)
+        opt, sched = optim_registry.build(optimizer, model, lr, steps)
         opts.append(opt)
         scheds.append(sched)
     eval_at = {int(round(steps * (k + 1) / EVAL_POINTS)) for k in range(EVAL_POINTS)}
@@ -196,14 +211,16 @@ def run_trial(
         if step in eval_at:
             te = time.perf_counter()
             val_steps.append(step)
-            val_curve.append(problem.evaluate("val"))
+            with _evaluation_point(opts):
+                val_curve.append(problem.evaluate("val"))
             t_eval += time.perf_counter() - te
     te = time.perf_counter()
     if diverged:
         val = test = train_metric = None
     else:
-        val = val_curve[-1] if val_steps[-1:] == [last] else problem.evaluate("val")
-        test, train_metric = problem.evaluate("test"), problem.evaluate("train")
+        with _evaluation_point(opts):
+            val = val_curve[-1] if val_steps[-1:] == [last] else problem.evaluate("val")
+            test, train_metric = problem.evaluate("test"), problem.evaluate("train")
     t_eval += time.perf_counter() - te
     t_total = time.perf_counter() - t0
     tail = losses[-max(1, len(losses) // 10) :]

@@ -98,7 +98,18 @@ def test_model_sizes():
 @pytest.mark.parametrize("name", optimizers.names())
 def test_every_optimizer_name_builds_and_steps(name):
     p = torch.nn.Parameter(torch.ones(3))
-    opt, sched = optimizers.build(name, [p], 0.1, steps=20)
+    if name == "muon":     # needs a model: a hidden matrix (Muon) before the head
+        hidden = torch.nn.Linear(3, 4, bias=False)
+        model = torch.nn.Sequential(hidden, torch.nn.Linear(4, 1))
+        with torch.no_grad():
+            hidden.weight.copy_(torch.eye(4, 3))
+        opt, sched = optimizers.build(name, model, 0.1, steps=20)
+        assert opt.muon.param_groups[0]["params"] == [hidden.weight]
+        with pytest.raises(ValueError, match="needs the model"):
+            optimizers.build(name, [p], 0.1, steps=20)
+        p = hidden.weight
+    else:
+        opt, sched = optimizers.build(name, [p], 0.1, steps=20)
     for _ in range(20):
         opt.zero_grad()
         (p**2).sum().backward()
