@@ -13,7 +13,7 @@ export ATEN_CPU_CAPABILITY ?= avx2
 export MKL_ENABLE_INSTRUCTIONS ?= AVX2
 export ONEDNN_MAX_CPU_ISA ?= AVX2
 
-.PHONY: book test test-slow scaleout-test lab clean determinism bench site-test chapters archive-check sweep
+.PHONY: book test test-book test-slow scaleout-test lab clean determinism bench site-test chapters archive-check sweep
 
 .PHONY: lock lock-check unlocked
 
@@ -77,9 +77,13 @@ book: $(STAMP)
 	$(BIN)/python scripts/make_archive.py --out $(ARCHIVE)
 	@echo "Open _build/html/index.html in a browser."
 
-## make test: optlib's unit tests and strict nbval over every chapter
+## make test: the tests of optlib, optlab and the book's tooling (tests/, not the slow ones)
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+
+## make test-book: strict nbval over every chapter (re-executed, every output compared)
+test-book: $(STAMP)
+	$(BIN)/python -m pytest book $(PYTEST_ARGS)
 
 ## make sweep: the committed sweep (optlab/plan.py) into $(SWEEP_STORAGE), then its report
 # Resumable: stop it at any point and run it again. On the committed store it finds every trial
