@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
-    "ADAFACTOR_GRID", "ADAM_GRID", "FINAL_SEEDS", "LION_GRID", "PLAN", "PRODIGY_GRID",
-    "SGD_GRID", "TUNE_SEEDS", "Group",
+    "ADAFACTOR_GRID", "ADAM_GRID", "FINAL_SEEDS", "LECTURE", "LION_GRID", "PART3", "PLAN",
+    "PRODIGY_GRID", "SGD_GRID", "TUNE_SEEDS", "Group",
 ]
 
 SGD_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
@@ -64,6 +64,9 @@ _PART3 = (
     ("prodigy", PRODIGY_GRID),
     ("soap", ADAM_GRID),
 )
+#: the optlab names of the lecture's optimisers (Parts I and II) and of Part III's
+LECTURE = tuple(name for name, _ in _FULL)
+PART3 = tuple(name for name, _ in _PART3) + ("muon",)
 # Muon needs hidden weight matrices: the Transformer has them, the CNN (convolutions
 # and a head) has none
 _PART3_LM = _PART3 + (("muon", ADAM_GRID),)
