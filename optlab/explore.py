@@ -33,9 +33,12 @@ __all__ = [
     "MAX_BYTES",
     "Knob",
     "Method",
+    "Problem",
     "explore",
     "final_loss",
     "lecture_methods",
+    "online_problem",
+    "path_at",
     "show",
     "static_figure",
     "to_html",
@@ -73,6 +76,31 @@ class Method:
     knobs: tuple[Knob, ...]
 
 
+@dataclass(frozen=True)
+class Problem:
+    """A 2-D problem that the fixed surfaces of :mod:`optlab.surfaces` cannot express.
+
+    ``loss(x, y)`` draws the contour lines and gives the loss along a path (NumPy arrays
+    or tensors in, the same out). Three optional parts change how a path is computed:
+
+    * ``loss_at(t, x, y)``: the loss whose gradient step ``t`` (from 1) follows, for an
+      on-line problem whose loss changes with the step (default: ``loss`` itself);
+    * ``box = (xmin, xmax, ymin, ymax)``: the feasible set; after every step the point
+      is projected onto it (clamped coordinate by coordinate);
+    * ``lr_factor(t)``: every learning rate is its initial value times this factor at
+      step ``t`` (for instance ``1/sqrt(t)``), set before the step.
+    """
+
+    name: str
+    loss: Callable
+    start: tuple[float, float]
+    minimum: tuple[float, float]
+    window: tuple[float, float, float, float]
+    loss_at: Callable | None = None
+    box: tuple[float, float, float, float] | None = None
+    lr_factor: Callable | None = None
+
+
 def _round(x: float) -> float | None:
     if not math.isfinite(x):
         return None
@@ -99,75 +127,118 @@ def _cut(path: np.ndarray, window: Sequence[float]) -> list:
 
 
 def _contours(f: Callable, window: Sequence[float], levels: Sequence[float]) -> list:
-    """[[level, [[x, y], ...]], ...]: the surface's contour lines, by matplotlib."""
-    import matplotlib
+    """[[level, [[x, y], ...]], ...]: the surface's contour lines, by matplotlib.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    The figure is a bare ``Figure``, never known to pyplot, so that computing contours
+    leaves the notebook's backend and its figures alone."""
+    from matplotlib.figure import Figure
 
     x0, x1, y0, y1 = window
     xs, ys = np.linspace(x0, x1, 161), np.linspace(y0, y1, 161)
     X, Y = np.meshgrid(xs, ys)
-    fig, ax = plt.subplots()
-    try:
-        cs = ax.contour(X, Y, f(X, Y), levels=list(levels))
-        out = []
-        for level, segs in zip(cs.levels, cs.allsegs):
-            for seg in segs:
-                if len(seg) > 1:
-                    pts = [[_round(float(a)), _round(float(b))] for a, b in seg[::2]]
-                    out.append([_round(float(level)), pts])
-        return out
-    finally:
-        plt.close(fig)
+    cs = Figure().subplots().contour(X, Y, f(X, Y), levels=list(levels))
+    out = []
+    for level, segs in zip(cs.levels, cs.allsegs):
+        for seg in segs:
+            if len(seg) > 1:
+                pts = [[_round(float(a)), _round(float(b))] for a, b in seg[::2]]
+                out.append([_round(float(level)), pts])
+    return out
 
 
 def run_many(
-    makers: Sequence[Callable], f: Callable, start, steps: int
+    makers: Sequence[Callable],
+    f: Callable,
+    start,
+    steps: int,
+    *,
+    loss_at: Callable | None = None,
+    box: Sequence[float] | None = None,
+    lr_factor: Callable | None = None,
 ) -> np.ndarray:
     """The paths of several optimisers from one start: shape (optimisers, steps + 1, 2).
 
     Each optimiser owns its own point (a separate leaf tensor, as in
     :func:`optlab.surfaces.run_on_surface`), but the surface is evaluated for all points
     at once and one backward pass gives every point its gradient: the paths are those
-    of separate runs, at a fraction of the cost."""
+    of separate runs, at a fraction of the cost. ``loss_at``, ``box`` and ``lr_factor``
+    are those of :class:`Problem` (step ``t`` follows the gradient of
+    ``loss_at(t, x, y)``, the point is clamped into ``box`` after it, and every
+    learning rate is scaled by ``lr_factor(t)`` for it); without them ``f`` is
+    minimised as it stands."""
     points = [
         torch.tensor(start, dtype=torch.float64, requires_grad=True) for _ in makers
     ]
     opts = [make([p]) for make, p in zip(makers, points)]
+    base_lrs = [[group["lr"] for group in opt.param_groups] for opt in opts]
+    if box is not None:
+        low = torch.tensor([box[0], box[2]], dtype=torch.float64)
+        high = torch.tensor([box[1], box[3]], dtype=torch.float64)
     path = np.empty((len(makers), steps + 1, 2))
     path[:, 0] = np.asarray(start, dtype=float)
     for t in range(1, steps + 1):
         for p in points:
             p.grad = None
         xy = torch.stack(points)
-        f(xy[:, 0], xy[:, 1]).sum().backward()
+        if loss_at is None:
+            f(xy[:, 0], xy[:, 1]).sum().backward()
+        else:
+            loss_at(t, xy[:, 0], xy[:, 1]).sum().backward()
+        if lr_factor is not None:
+            factor = lr_factor(t)
+            for opt, lrs in zip(opts, base_lrs):
+                for group, lr in zip(opt.param_groups, lrs):
+                    group["lr"] = lr * factor
         for opt in opts:
             opt.step()
         with torch.no_grad():
+            if box is not None:
+                for p in points:
+                    p.clamp_(low, high)
             path[:, t] = torch.stack(points).numpy()
     return path
 
 
 def explore(
-    surface: str,
+    surface: str | Problem,
     methods: Mapping[str, Method],
     steps: int = 100,
     levels: Sequence[float] | None = None,
 ) -> dict:
     """Run every method at every combination of its knobs' values on ``surface`` (a
-    name in :data:`optlab.surfaces.SURFACES`); return the data an explorer draws."""
-    if surface not in SURFACES:
+    name in :data:`optlab.surfaces.SURFACES`, or a :class:`Problem`); return the data
+    an explorer draws.
+
+    Without ``levels`` the contour lines of a surface are 12 levels spaced evenly in
+    log scale from 0.05 up, those of a Problem 12 levels spaced evenly between the
+    smallest and the largest loss in the window."""
+    if isinstance(surface, Problem):
+        problem = surface
+        f, start, minimum, window = (
+            problem.loss, problem.start, problem.minimum, problem.window
+        )
+        name_shown = problem.name
+        run_options = {"loss_at": problem.loss_at, "box": problem.box,
+                       "lr_factor": problem.lr_factor}
+    elif surface in SURFACES:
+        f, start, minimum, window = SURFACES[surface]
+        name_shown, run_options, problem = surface, {}, None
+    else:
         raise ValueError(
-            f"surface must be one of {', '.join(SURFACES)}, got {surface!r}"
+            f"surface must be one of {', '.join(SURFACES)} or a Problem, "
+            f"got {surface!r}"
         )
     if not methods:
         raise ValueError("methods must name at least one optimiser")
-    f, start, minimum, window = SURFACES[surface]
-    if levels is None:
+    if levels is None and problem is None:
         levels = np.geomspace(0.05, float(f(*np.array([window[0], window[3]]))), 12)
+    elif levels is None:
+        grid = np.meshgrid(np.linspace(window[0], window[1], 41),
+                           np.linspace(window[2], window[3], 41))
+        values = np.asarray(f(*grid), dtype=float)
+        levels = np.linspace(values.min(), values.max(), 14)[1:-1]
     data = {
-        "surface": surface,
+        "surface": name_shown,
         "window": [float(v) for v in window],
         "start": [float(v) for v in start],
         "minimum": [float(v) for v in minimum],
@@ -183,7 +254,7 @@ def explore(
             for c in combos
         ]
         with np.errstate(over="ignore", invalid="ignore"):
-            every = run_many(makers, f, start, steps)
+            every = run_many(makers, f, start, steps, **run_options)
         for path in every:
             cut = _cut(path, window)
             paths.append(cut)
@@ -335,6 +406,29 @@ def final_loss(data: dict, method: str) -> float:
     return math.inf if last is None else last
 
 
+def path_at(data: dict, method: str, **settings: float) -> np.ndarray:
+    """The path of ``method`` with the sliders named in ``settings`` (knob key ->
+    one of that knob's values) and the others at their defaults, as an array of shape
+    (steps + 1, 2); NaN from where the path left the window."""
+    if method not in data["methods"]:
+        raise ValueError(
+            f"method must be one of {', '.join(data['methods'])}, got {method!r}"
+        )
+    knobs = [dict(k) for k in data["methods"][method]["knobs"]]
+    keys = [k["key"] for k in knobs]
+    for key, value in settings.items():
+        if key not in keys:
+            raise ValueError(f"{method} has no knob {key!r} (its knobs: "
+                             f"{', '.join(keys)})")
+        knob = knobs[keys.index(key)]
+        if value not in knob["values"]:
+            raise ValueError(f"{key} = {value!r} is not one of the values of "
+                             f"{method}'s knob: {knob['values']}")
+        knob["default"] = knob["values"].index(value)
+    path = data["methods"][method]["paths"][_default_index(knobs)]
+    return np.array([[np.nan, np.nan] if q is None else q for q in path], dtype=float)
+
+
 def tune_defaults(data: dict, key: str = "lr") -> dict[str, tuple[float, bool]]:
     """Set each method's ``key`` slider to the value with the lowest final loss, the
     other sliders at their defaults (a path that left the window counts as worst).
@@ -356,3 +450,37 @@ def tune_defaults(data: dict, key: str = "lr") -> dict[str, tuple[float, bool]]:
         n = len(knobs[where]["values"])
         out[name] = (knobs[where]["values"][best], 0 < best < n - 1)
     return out
+
+
+def online_problem(periods: tuple[int, int] = (101, 21)) -> Problem:
+    """The on-line problem of Reddi et al. (2018), one copy per coordinate.
+
+    With ``periods = (p, q)`` the loss of step ``t`` is ``c_t(p) x + c_t(q) y`` on the
+    square [-1, 1]^2, where ``c_t(p)`` is ``10 p`` when ``t mod p = 1`` and -10 at the
+    other steps: one large gradient per period, which points the right way, and p - 1
+    small ones that point the wrong way. Over a period the gradients of a coordinate sum
+    to +10, so the best fixed point is (-1, -1). The step is η/√t and every step is
+    clamped into the square, as in the chapter "When Adam fails", whose problem is the
+    x coordinate of the default. The loss drawn is the average loss per step minus its
+    minimum, ``10 (x + 1) / p + 10 (y + 1) / q``: zero at the best point.
+    """
+    p, q = periods
+    for name, period in (("first", p), ("second", q)):
+        if isinstance(period, bool) or not isinstance(period, int) or period < 2:
+            raise ValueError(
+                f"periods: the {name} period must be an integer >= 2, got {period!r}"
+            )
+
+    def c(t: int, period: int) -> float:
+        return 10.0 * period if t % period == 1 else -10.0
+
+    return Problem(
+        name=f"online-{p}-{q}",
+        loss=lambda x, y: 10.0 * (x + 1) / p + 10.0 * (y + 1) / q,
+        start=(0.0, 0.0),
+        minimum=(-1.0, -1.0),
+        window=(-1.15, 1.15, -1.15, 1.15),
+        loss_at=lambda t, x, y: c(t, p) * x + c(t, q) * y,
+        box=(-1.0, 1.0, -1.0, 1.0),
+        lr_factor=lambda t: 1.0 / math.sqrt(t),
+    )

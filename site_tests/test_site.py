@@ -459,6 +459,58 @@ def test_dragging_a_slider_redraws_the_explorer(browser, site, width):
         context.close()
 
 
+#: One explorer on each of these chapter pages: (the label of the slider to move, the
+#: key that moves it away from its start, an optimiser to pick afterwards or None where
+#: the menu has one entry, and how many sliders that optimiser has).
+CHAPTER_EXPLORERS = {
+    "book/part1/02_classic_optimizers.html": ("η", "End", "Adam", 3),
+    "book/part1/04_when_adam_fails.html": ("β₂", "Home", None, 2),
+    "book/part1/05_amsgrad.html": ("β₂", "End", "AMSGrad", 2),
+    "book/part2/12_nesterov_nadam.html": ("λ", "End", "NAG", 2),
+}
+
+
+def _explorer_state(page, root) -> tuple[str, str | None, str]:
+    return (_path_points(page, root), root.get_attribute("data-state"),
+            root.locator(".optlab-explore-readout").inner_text())
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+@pytest.mark.parametrize("rel", list(CHAPTER_EXPLORERS))
+def test_each_chapter_explorer_redraws(browser, site, rel, width):
+    """The chapters' explorers draw; moving the slider the chapter is about changes the
+    path, the state and the readout, and so does another optimiser where there is one;
+    the slider stays on a phone's screen."""
+    label, key, other, n_sliders = CHAPTER_EXPLORERS[rel]
+    context, page, errors = _open_page(browser, site, rel, width)
+    try:
+        roots = page.locator(".optlab-explore")
+        assert roots.count() == 1, f"{roots.count()} explorers on {rel} (1 wanted)"
+        root = roots.first
+        assert root.get_attribute("data-error") is None
+        assert root.locator("svg.optlab-explore-surface .contour").count() > 5
+        before = _explorer_state(page, root)
+        assert before[0], "no path drawn"
+        slider = root.locator(f'input[type=range][aria-label="{label}"]')
+        assert slider.count() == 1, f"no slider {label!r} on {rel}"
+        box = slider.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= width
+        slider.focus()
+        page.keyboard.press(key)
+        after = _explorer_state(page, root)
+        assert all(a != b for a, b in zip(before, after)), (before[1], after[1])
+        if other is not None:
+            root.locator("select").select_option(other)
+            assert root.get_attribute("data-state").startswith(other + ":")
+            assert root.locator("input[type=range]").count() == n_sliders
+            assert _path_points(page, root) != after[0]
+        else:
+            assert root.locator("input[type=range]").count() == n_sliders
+        assert not errors, errors
+    finally:
+        context.close()
+
+
 # --- navigation, driven by clicks ----------------------------------------------------------------
 
 NAV_PAGES = ["book/intro.html", "book/part1/05_amsgrad.html"]

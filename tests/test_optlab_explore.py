@@ -129,3 +129,122 @@ def test_running_many_at_once_equals_running_each_alone(name):
     together = explore.run_many(makers, f, start, 50)
     for make, path in zip(makers, together):
         np.testing.assert_array_equal(path, run_on_surface(make, f, start, 50))
+
+
+# --- Problems: on-line losses, a feasible box, a decaying learning rate ---------------
+
+
+def _torch_online(make, lr, periods, steps, decay=True, clamp=True):
+    """The on-line problem of optlab.explore.online_problem run by hand with a class of
+    torch.optim: the gradient of step t set by hand, lr/sqrt(t) set before the step
+    and the point clamped into [-1, 1]^2 after it."""
+    import torch
+
+    xy = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    opt = make([xy], lr)
+    path = [xy.detach().clone()]
+    for t in range(1, steps + 1):
+        xy.grad = torch.tensor([10.0 * p if t % p == 1 else -10.0 for p in periods],
+                               dtype=torch.float64)
+        opt.param_groups[0]["lr"] = lr / math.sqrt(t) if decay else lr
+        opt.step()
+        if clamp:
+            with torch.no_grad():
+                xy.clamp_(-1.0, 1.0)
+        path.append(xy.detach().clone())
+    return __import__("torch").stack(path).numpy()
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_the_online_problem_follows_torch_adam(amsgrad):
+    import torch
+
+    cls = optlib.AMSGrad if amsgrad else optlib.Adam
+    etas, beta2s, periods, steps = (0.3, 1.0), (0.9, 0.99), (101, 21), 400
+    method = explore.Method(
+        lambda p, lr, beta2: cls(p, lr=lr, betas=(0.9, beta2)),
+        (explore.Knob("lr", "η", etas), explore.Knob("beta2", "β₂", beta2s)),
+    )
+    d = explore.explore(explore.online_problem(periods), {"m": method}, steps=steps)
+    assert d["surface"] == "online-101-21" and len(d["contours"]) > 5
+    for lr in etas:
+        for beta2 in beta2s:
+            def make(params, lr, beta2=beta2):
+                return torch.optim.Adam(params, lr=lr, betas=(0.9, beta2),
+                                        amsgrad=amsgrad)
+            ref = _torch_online(make, lr, periods, steps)
+            got = explore.path_at(d, "m", lr=lr, beta2=beta2)
+            np.testing.assert_allclose(got, ref, rtol=1e-3, atol=1e-4)
+            # the decay, and at the larger rate the box, act: without them the path
+            # is another one
+            offs = [{"decay": False}] + ([{"clamp": False}] if lr == 1.0 else [])
+            for off in offs:
+                other = _torch_online(make, lr, periods, steps, **off)
+                assert np.abs(other - ref).max() > 0.05, off
+            loss = d["methods"]["m"]["losses"][etas.index(lr) * 2 + beta2s.index(beta2)]
+            assert loss[-1] == pytest.approx(
+                10 * (ref[-1, 0] + 1) / 101 + 10 * (ref[-1, 1] + 1) / 21, rel=1e-3,
+                abs=1e-4)
+
+
+def test_adam_fails_and_amsgrad_does_not_on_the_chapter_problem():
+    """Chapter 4's x coordinate: with beta2 = 0.99 Adam climbs towards +1, AMSGrad
+    goes to the optimum -1 (the chapters' explorers rest on this)."""
+    methods = {
+        name: explore.Method(lambda p, lr, cls=cls: cls(p, lr=lr, betas=(0.9, 0.99)),
+                             (explore.Knob("lr", "η", (1.0,)),))
+        for name, cls in (("Adam", optlib.Adam), ("AMSGrad", optlib.AMSGrad))
+    }
+    d = explore.explore(explore.online_problem(), methods, steps=2000)
+    assert explore.path_at(d, "Adam")[-1, 0] > 0.5
+    assert explore.path_at(d, "AMSGrad")[-1, 0] < -0.5
+
+
+def test_a_problem_without_options_is_a_surface():
+    f, start, minimum, window = SURFACES["quadratic"]
+    plain = explore.Problem("bowl", f, start, minimum, window)
+    levels = np.geomspace(0.05, float(f(window[0], window[3])), 12)
+    a = explore.explore(plain, {"SGDM": SGDM}, steps=30, levels=levels)
+    b = explore.explore("quadratic", {"SGDM": SGDM}, steps=30)
+    assert a["surface"] == "bowl"
+    assert json.dumps(a["methods"]) == json.dumps(b["methods"])
+    assert a["contours"] == b["contours"]
+
+
+def test_path_at_reads_one_setting(data):
+    m = data["methods"]["SGDM"]
+    got = explore.path_at(data, "SGDM", lr=0.5, momentum=0.0)
+    want = [[np.nan, np.nan] if q is None else q for q in m["paths"][2 * 2 + 0]]
+    np.testing.assert_array_equal(got, np.array(want, dtype=float))
+    default = explore.path_at(data, "SGDM")  # lr 0.1, momentum 0.9: index 1 * 2 + 1
+    np.testing.assert_array_equal(default, np.array(m["paths"][3], dtype=float))
+    assert [k["default"] for k in m["knobs"]] == [1, 1]  # left as they were
+    with pytest.raises(ValueError, match="method must be one of SGDM, got 'Adam'"):
+        explore.path_at(data, "Adam")
+    with pytest.raises(ValueError, match="SGDM has no knob 'beta2'"):
+        explore.path_at(data, "SGDM", beta2=0.9)
+    with pytest.raises(ValueError, match="lr = 0.2 is not one of the values"):
+        explore.path_at(data, "SGDM", lr=0.2)
+
+
+@pytest.mark.parametrize("periods", [(1, 21), (101, 0), (101, 2.5), (True, 21)])
+def test_online_problem_rejects_bad_periods(periods):
+    with pytest.raises(ValueError, match="period must be an integer >= 2"):
+        explore.online_problem(periods)
+
+
+def test_computing_contours_leaves_the_notebook_backend_alone():
+    """A chapter draws its own figures after an explorer: computing the contour lines
+    must neither switch pyplot's backend nor leave a figure open."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    before = matplotlib.get_backend()
+    try:
+        plt.switch_backend("svg")
+        figures = plt.get_fignums()
+        explore.explore("quadratic", {"SGDM": SGDM}, steps=2)
+        assert matplotlib.get_backend() == "svg"
+        assert plt.get_fignums() == figures
+    finally:
+        plt.switch_backend(before)
