@@ -13,7 +13,9 @@ fixed here (and recorded with the trial through :func:`describe`):
 - ``adabound``: AdaBound, final_lr 0.1, gamma 1e-3;
 - ``swats``: SWATS, switching tolerance 1e-5 (the paper's 1e-9 rarely switches on real
   data);
-- ``lookahead-adam``: Lookahead (k=5, alpha=0.5) around Adam.
+- ``lookahead-adam``: Lookahead (k=5, alpha=0.5) around Adam;
+- ``adam-l2``: Adam with L2 regularisation 0.01 added to the gradient (coupled), the
+  counterpart of ``adamw``'s decoupled 0.01 (chapter 13).
 
 After the lecture (Part III of the book):
 
@@ -84,6 +86,10 @@ BASES: dict[str, tuple[_Factory, dict]] = {
     "lookahead-adam": (
         lambda p, lr: optlib.Lookahead(optlib.Adam(p, lr=lr), k=5, alpha=0.5),
         {"k": 5, "alpha": 0.5},
+    ),
+    "adam-l2": (
+        lambda p, lr: optlib.Adam(p, lr=lr, weight_decay=0.01),
+        {"weight_decay": 0.01, "decay": "L2 (coupled)"},
     ),
     "lion": (
         lambda p, lr: optlib.Lion(p, lr=lr, weight_decay=0.1),

@@ -45,6 +45,7 @@ _FULL = (
     ("adabound", ADAM_GRID),
     ("swats", ADAM_GRID),
     ("lookahead-adam", ADAM_GRID),
+    ("adam-l2", ADAM_GRID),
 )
 _BASELINES = (("sgdm", SGD_GRID), ("adam", ADAM_GRID))
 
