@@ -318,3 +318,33 @@ def animation_html(anim, frame_format: str = "jpeg") -> str:
 
 
 __all__ += ["timeline", "animate_trajectories", "animation_html"]
+
+
+def plain_log_ticks(ax, axis: str = "y", subs=(1.0, 2.0, 5.0)):
+    """Label a log-scaled axis with plain numbers (0.05, 0.1, 0.2, ...), not 10^k.
+
+    Major ticks go at ``subs`` times each power of 10, labelled with ``%g``; minor ticks
+    keep their marks but lose their labels. Call it once the axis has its log scale.
+    """
+    import matplotlib.axes
+    import matplotlib.ticker
+
+    if not isinstance(ax, matplotlib.axes.Axes):
+        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
+    if axis not in ("x", "y"):
+        raise ValueError(f"Invalid axis: {axis!r} (expected 'x' or 'y')")
+    try:
+        values = np.asarray(subs, dtype=float)
+    except (TypeError, ValueError):
+        values = np.empty(0)
+    in_decade = np.all((values >= 1) & (values < 10))
+    if values.ndim != 1 or values.size == 0 or not in_decade:
+        raise ValueError(f"Invalid subs: {subs!r} (expected numbers in [1, 10))")
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_locator(matplotlib.ticker.LogLocator(subs=tuple(subs)))
+    target.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    target.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    return ax
+
+
+__all__ += ["plain_log_ticks"]

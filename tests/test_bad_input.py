@@ -313,6 +313,8 @@ BAD_INPUT = [
     ("glue-name", book.glue, (None, 1), {}, TypeError, "name must be a non-empty str, got None"),
     ("setup-seed-type", book.setup, (), dict(seed=1.5), TypeError, r"seed must be an int"),
     # ------------------------------------------------------------ plot
+    ("plain_log_ticks-ax", plot.plain_log_ticks, ("not axes",), {}, TypeError,
+     r"ax must be a matplotlib Axes, got str"),
     ("contour-window", plot.contour, (_QUAD, (1.0, -1.0, -1.0, 1.0)), {}, ValueError,
      r"Invalid window: .* \(expected finite xmin < xmax and ymin < ymax\)"),
     ("contour-window-len", plot.contour, (_QUAD, (0.0, 1.0)), {}, TypeError,
