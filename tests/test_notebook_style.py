@@ -35,17 +35,10 @@ HIDDEN_TAGS = {"remove-cell", "remove-input"}
 # shrink: a listed cell that is already short enough fails
 # `test_long_cell_list_is_current`.
 KNOWN_LONG: dict[str, set[str]] = {
-    "book/part1/01_online_offline.ipynb": {"dfaa7cbe"},
-    "book/part1/03_adam_vs_sgdm.ipynb": {"e250851a"},
-    "book/part1/06_adabound.ipynb": {
-        "3267ccf7", "27a0b449", "2d27269e", "78a6ee78",
-    },
     "book/part1/07_swats.ipynb": {"8c4e5a26", "4009007b", "d4c8e7ca"},
     "book/part1/08_lr_schedules.ipynb": {"97501d9e"},
     "book/part1/09_adam_warmup.ipynb": {"4e8e6db7", "919f6af2", "889d47bc"},
     "book/part2/10_radam.ipynb": {"64d18b3f"},
-    "book/part2/14_helpful_tricks.ipynb": {"4d7114f6", "c262fb91"},
-    "book/part2/15_summary.ipynb": {"e28b859f", "0dd09391", "0d0417c8"},
 }
 
 
