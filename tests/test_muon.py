@@ -11,7 +11,7 @@ import torch
 import optlib
 from optlib.muon import Muon, adjusted_lr, newton_schulz
 from trajectories import (assert_close_trajectories, assert_equal_trajectories,
-                          continue_from, roundtrip, run)
+                          continue_from, roundtrip, run, smooth_problem)
 
 STEPS = 120
 SHAPES = [(7, 3), (4, 5), (6, 6), (1, 8)]      # tall, wide, square, a row
@@ -32,16 +32,7 @@ CONFIGS = {
 def problem(dtype, seed=0):
     """Matrices of SHAPES and ``f(tensors)``, a smooth non-convex loss of such
     tensors."""
-    g = torch.Generator().manual_seed(seed)
-    params = [torch.randn(s, generator=g, dtype=dtype).requires_grad_() for s in SHAPES]
-    coefs = [(torch.rand(s, generator=g, dtype=dtype) + 0.5,
-              torch.randn(s, generator=g, dtype=dtype)) for s in SHAPES]
-
-    def f(xs):
-        return sum((a * (x - b) ** 2 + 0.3 * torch.sin(3 * x)).sum()
-                   for (a, b), x in zip(coefs, xs))
-
-    return params, f
+    return smooth_problem(SHAPES, dtype, seed)
 
 
 def make(cls, params, config):

@@ -13,7 +13,7 @@ import torch
 
 from optlib.prodigy import Prodigy
 from trajectories import (assert_close_trajectories, assert_equal_trajectories,
-                          continue_from, roundtrip, run)
+                          continue_from, roundtrip, run, smooth_problem)
 
 prodigyopt = pytest.importorskip("prodigyopt")
 
@@ -42,19 +42,7 @@ CONFIGS = {
 def problem(dtype, seed=0, zero_last=True):
     """Tensors of SHAPES (the last one starts at zero: prodigyopt then keeps a 0-dim
     ``p0``) and a smooth non-convex loss ``f`` of all of them."""
-    g = torch.Generator().manual_seed(seed)
-    params = [torch.randn(s, generator=g, dtype=dtype) for s in SHAPES]
-    if zero_last:
-        params[-1].zero_()
-    params = [p.requires_grad_() for p in params]
-    coefs = [(torch.rand(s, generator=g, dtype=dtype) + 0.5,
-              torch.randn(s, generator=g, dtype=dtype)) for s in SHAPES]
-
-    def f(xs):
-        return sum((a * (x - b) ** 2 + 0.3 * torch.sin(3 * x)).sum()
-                   for (a, b), x in zip(coefs, xs))
-
-    return params, f
+    return smooth_problem(SHAPES, dtype, seed, zero_last)
 
 
 def make(cls, params, config, **extra):

@@ -10,6 +10,7 @@ import torch
 from problems import assert_same_trajectories, run
 
 __all__ = [
+    "smooth_problem",
     "assert_close_trajectories",
     "assert_equal_trajectories",
     "continue_from",
@@ -46,3 +47,21 @@ def continue_from(saved, make_ours, params, f, steps, start):
     ours = make_ours(params)
     ours.load_state_dict(saved)
     return ours, run(ours, params, f, steps)
+
+
+def smooth_problem(shapes, dtype, seed=0, zero_last=False):
+    """Tensors of ``shapes`` (the last one zero with ``zero_last``) and ``f(tensors)``,
+    the smooth non-convex loss sum a (x - b)^2 + 0.3 sin 3x with random a > 0.5, b."""
+    g = torch.Generator().manual_seed(seed)
+    params = [torch.randn(s, generator=g, dtype=dtype) for s in shapes]
+    if zero_last:
+        params[-1].zero_()
+    params = [p.requires_grad_() for p in params]
+    coefs = [(torch.rand(s, generator=g, dtype=dtype) + 0.5,
+              torch.randn(s, generator=g, dtype=dtype)) for s in shapes]
+
+    def f(xs):
+        return sum((a * (x - b) ** 2 + 0.3 * torch.sin(3 * x)).sum()
+                   for (a, b), x in zip(coefs, xs))
+
+    return params, f
