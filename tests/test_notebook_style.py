@@ -30,18 +30,6 @@ MAX_LINE = 88
 MAX_VISIBLE_LINES = 15
 HIDDEN_TAGS = {"remove-cell", "remove-input"}
 
-# Shown cells still longer than MAX_VISIBLE_LINES, by notebook and cell id: each one is
-# a to-do (move the helper into an optlab module, or split the cell). The list may only
-# shrink: a listed cell that is already short enough fails
-# `test_long_cell_list_is_current`.
-KNOWN_LONG: dict[str, set[str]] = {
-    "book/part1/07_swats.ipynb": {"8c4e5a26", "4009007b", "d4c8e7ca"},
-    "book/part1/08_lr_schedules.ipynb": {"97501d9e"},
-    "book/part1/09_adam_warmup.ipynb": {"4e8e6db7", "919f6af2", "889d47bc"},
-    "book/part2/10_radam.ipynb": {"64d18b3f"},
-}
-
-
 def code_cells(nb: dict) -> list[tuple[int, dict]]:
     """(index, cell) of every code cell of a notebook."""
     cells = enumerate(nb.get("cells", []))
@@ -117,24 +105,12 @@ def test_code_lines_fit(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=name)
 def test_shown_cells_are_short(path):
-    allowed = KNOWN_LONG.get(name(path), set())
-    found = long_visible_cells(load(path))
-    assert [text for cid, text in found.items() if cid not in allowed] == []
-
-
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=name)
-def test_long_cell_list_is_current(path):
-    found = long_visible_cells(load(path))
-    assert sorted(KNOWN_LONG.get(name(path), set()) - set(found)) == []
+    assert list(long_visible_cells(load(path)).values()) == []
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=name)
 def test_glue_cells_are_removed(path):
     assert glue_only_cells_shown(load(path)) == []
-
-
-def test_known_long_names_exist():
-    assert sorted(set(KNOWN_LONG) - {name(p) for p in NOTEBOOKS}) == []
 
 
 # The rules on made-up notebooks: each check must see what it is written to catch.
