@@ -139,6 +139,20 @@ def _downsample(
     return [int(b) for _, b in bins], [float(arr[a:b].mean()) for a, b in bins]
 
 
+def _switches(opts) -> list[dict] | None:
+    """Where a switching optimiser (SWATS) switched, one entry per param group:
+    ``{"step": k, "sgd_lr": Lambda}``, both None for a group that never switched. None
+    for an optimiser that does not switch."""
+    groups = [g for opt in opts for g in opt.param_groups if "switch_step" in g]
+    if not groups:
+        return None
+    return [
+        {"step": g["switch_step"],
+         "sgd_lr": None if g["sgd_lr"] is None else float(g["sgd_lr"])}
+        for g in groups
+    ]
+
+
 def _gap(
     train: float | None, test: float | None, higher_is_better: bool
 ) -> float | None:
@@ -165,8 +179,9 @@ def run_trial(
     10 % of steps), ``gap`` (train-test gap, positive when test is worse), ``curve``
     (training loss averaged down to at most 100 points), ``val_curve`` (validation
     metric at 10 evenly spaced steps), ``diverged`` (the loss became NaN or infinite;
-    training stopped, metrics None) and ``timing``. On the CPU the same arguments give
-    the same dict, timing aside.
+    training stopped, metrics None), ``switches`` (SWATS: the step and
+    :math:`\\Lambda` of its switch in each param group; None for the others) and
+    ``timing``. On the CPU the same arguments give the same dict, timing aside.
 
     ``stop_after`` stops the trial after that many of its ``steps`` (schedules still
     span ``steps``): the result describes those first steps, with the curve's bins
@@ -245,6 +260,7 @@ def run_trial(
         "gap": _gap(train_metric, test, w.higher_is_better),
         "diverged": diverged,
         "steps_run": len(losses),
+        "switches": _switches(opts),
         "curve": {
             "step": curve_steps,
             "train_loss": [c if math.isfinite(c) else None for c in curve],

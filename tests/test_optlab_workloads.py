@@ -184,3 +184,24 @@ def test_augmented_mnist_sees_the_same_batches_shifted(one_thread):
     assert a["curve"]["train_loss"][0] != b["curve"]["train_loss"][0]
     assert a["curve"]["train_loss"] == trial.run_trial(
         "mnist-cnn-aug", "sgdm", 0.05, seed=1, steps=3)["curve"]["train_loss"]
+
+
+def test_a_trial_records_where_swats_switched():
+    r = trial.run_trial("digits-logreg", "swats", 1e-3, seed=0, steps=5)
+    assert r["switches"] == [{"step": None, "sgd_lr": None}]       # no switch yet
+    assert trial.run_trial("digits-logreg", "adam", 1e-3, seed=0, steps=2)[
+        "switches"] is None                                          # never switches
+    # a loose tolerance switches at the second step, in each of two groups
+    import optlib
+
+    a, b = (torch.nn.Parameter(torch.tensor([1.0, -2.0])) for _ in range(2))
+    opt = optlib.SWATS([{"params": [a]}, {"params": [b], "lr": 0.1}], lr=0.01,
+                       switch_tol=10.0)
+    for _ in range(3):
+        opt.zero_grad()
+        (a.square().sum() + b.square().sum()).backward()
+        opt.step()
+    found = trial._switches([opt])
+    assert [s["step"] for s in found] == [2, 2]
+    assert all(isinstance(s["sgd_lr"], float) and s["sgd_lr"] > 0 for s in found)
+    assert found[0]["sgd_lr"] != found[1]["sgd_lr"]
