@@ -1,0 +1,171 @@
+r"""The shape of the loss around a trained network: the measures chapter 3 compares.
+
+:func:`optlab.sharpness.top_hessian_eigenvalue` gives the curvature of the sharpest
+direction. This module adds what a fair comparison of two minima needs besides it:
+
+- :func:`hessian_trace`, the sum of all curvatures, by Hutchinson's estimator
+  :math:`\operatorname{tr} H = \mathbb{E}[v^\top H v]` over random sign vectors
+  :math:`v` (entries :math:`\pm 1`), each term one Hessian-vector product;
+- :func:`filter_normalized_direction`, a random direction scaled filter by filter to the
+  norms of the weights it perturbs (Li et al. 2018), so that profiles of networks whose
+  weights have different scales can be set side by side; one-dimensional parameters
+  (biases, normalisation gains) are not perturbed, as in the paper;
+- :func:`loss_along`, the loss at :math:`\theta + \alpha d` for a list of
+  :math:`\alpha`, the weights put back afterwards;
+- :func:`train_to_loss`, training that stops once the full training loss reaches a
+  target, so that two optimisers are compared at the same training loss instead of at
+  the same step (sharpness grows as the loss falls for cross-entropy, so points of
+  different losses cannot be compared).
+
+References:
+    Hutchinson, *A stochastic estimator of the trace of the influence matrix for
+    Laplacian smoothing splines*, 1989. Li, Xu, Taylor, Studer and Goldstein,
+    *Visualizing the Loss Landscape of Neural Nets*, NeurIPS 2018.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+import torch
+
+from . import data as data_mod
+
+__all__ = [
+    "filter_normalized_direction",
+    "hessian_trace",
+    "loss_along",
+    "train_to_loss",
+]
+
+
+def _params(model: torch.nn.Module) -> list[torch.Tensor]:
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("model has no parameter that requires a gradient")
+    return params
+
+
+def _check_count(value, name: str) -> None:
+    if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"Invalid {name}: {value!r} (expected an int >= 1)")
+
+
+def _generator(seed) -> torch.Generator:
+    if not isinstance(seed, Integral) or isinstance(seed, bool):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    return torch.Generator().manual_seed(int(seed))
+
+
+def hessian_trace(model, loss_fn, X, y, samples: int = 20, seed: int = 0) -> float:
+    r"""Hutchinson's estimate of :math:`\operatorname{tr}\nabla^2 L` for
+    ``L = loss_fn(model(X), y)``: the mean of :math:`v^\top H v` over ``samples``
+    random sign vectors (seeded by ``seed``; the global random state is not touched).
+
+    The estimate is unbiased; its standard error falls as
+    :math:`1/\sqrt{\text{samples}}`. The model's parameters, gradients and mode are
+    left as they were.
+
+    Example:
+        >>> import torch
+        >>> model = torch.nn.Linear(2, 1, bias=False).double()
+        >>> X = torch.tensor([[3.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
+        >>> sq = lambda out, target: ((out - target) ** 2).sum()  # H = diag(18, 2)
+        >>> hessian_trace(model, sq, X, torch.zeros(2, 1, dtype=torch.float64))
+        20.0
+    """
+    params = _params(model)
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+    _check_count(samples, "samples")
+    gen = _generator(seed)
+    with torch.enable_grad():
+        loss = loss_fn(model(X), y)
+        if loss.dim() != 0:
+            raise ValueError(f"loss_fn must return a scalar, got {tuple(loss.shape)}")
+        grads = torch.autograd.grad(loss, params, create_graph=True)
+        total = 0.0
+        for k in range(samples):
+            signs = [
+                (torch.randint(0, 2, p.shape, generator=gen) * 2 - 1).to(p)
+                for p in params
+            ]
+            hv = torch.autograd.grad(grads, params, grad_outputs=signs,
+                                     retain_graph=k < samples - 1)
+            total += sum(float((s * h).sum()) for s, h in zip(signs, hv))
+    return total / samples
+
+
+def filter_normalized_direction(model, seed: int = 0) -> list[torch.Tensor]:
+    """A random direction for ``model``'s parameters, one tensor per parameter.
+
+    Each tensor of two or more dimensions is drawn from a standard normal and rescaled
+    so that every filter (the slice along dimension 0: an output channel of a
+    convolution, an output unit of a linear layer) has the norm of the weights it
+    perturbs; one-dimensional parameters get zeros (Li et al. 2018, section 4)."""
+    gen = _generator(seed)
+    out = []
+    for p in _params(model):
+        if p.dim() <= 1:
+            out.append(torch.zeros_like(p))
+            continue
+        d = torch.randn(p.shape, generator=gen, dtype=torch.float64).to(p)
+        d_norm = d.flatten(1).norm(dim=1).clamp_min(1e-12)
+        w_norm = p.detach().flatten(1).norm(dim=1)
+        shape = (-1,) + (1,) * (p.dim() - 1)
+        out.append(d * (w_norm / d_norm).reshape(shape))
+    return out
+
+
+@torch.no_grad()
+def loss_along(model, loss_fn, X, y, direction, alphas) -> np.ndarray:
+    r"""``loss_fn(model(X), y)`` at :math:`\theta + \alpha d` for each ``alpha``, in
+    evaluation mode; the weights and the mode are restored afterwards."""
+    params = _params(model)
+    direction = list(direction)
+    if len(direction) != len(params) or any(
+        d.shape != p.shape for d, p in zip(direction, params)
+    ):
+        raise ValueError("direction must hold one tensor of each parameter's shape")
+    start = [p.detach().clone() for p in params]
+    was_training = model.training
+    model.eval()
+    losses = []
+    try:
+        for alpha in alphas:
+            for p, p0, d in zip(params, start, direction):
+                p.copy_(p0 + float(alpha) * d)
+            losses.append(float(loss_fn(model(X), y)))
+    finally:
+        for p, p0 in zip(params, start):
+            p.copy_(p0)
+        model.train(was_training)
+    return np.array(losses)
+
+
+def train_to_loss(model, optimizer, X, y, target: float, *, batch_size: int,
+                  max_epochs: int, seed: int = 0, loss_fn=None) -> dict:
+    """Train epoch by epoch until the full training loss is at most ``target``.
+
+    Each epoch draws its own order of mini-batches (from ``seed`` and the epoch).
+    Returns ``{"reached": bool, "epochs": int, "steps": int, "loss": float}``: the
+    training loss measured after the last epoch run, in evaluation mode."""
+    if not isinstance(target, (int, float)) or isinstance(target, bool) or target <= 0:
+        raise ValueError(f"Invalid target: {target!r} (expected a loss > 0)")
+    _check_count(max_epochs, "max_epochs")
+    _check_count(batch_size, "batch_size")
+    loss_fn = loss_fn or torch.nn.functional.cross_entropy
+    steps, loss = 0, float("inf")
+    for epoch in range(1, max_epochs + 1):
+        curve = data_mod.train(model, optimizer, X, y, epochs=1, batch_size=batch_size,
+                               seed=seed * 100_003 + epoch, loss_fn=loss_fn)
+        steps += len(curve)
+        loss = data_mod.evaluate(model, X, y, loss_fn)[0]
+        model.train()
+        if not np.isfinite(loss) or loss <= target:
+            break
+    return {"reached": bool(loss <= target), "epochs": epoch, "steps": steps,
+            "loss": float(loss)}

@@ -1,0 +1,159 @@
+"""optlab.geometry: Hutchinson's trace, filter-normalised directions, loss profiles and
+training to a target loss, each against what it must equal."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import optlib
+from optlab import data, geometry
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+CE = torch.nn.functional.cross_entropy
+
+
+def square(out, target):
+    return ((out - target) ** 2).sum()
+
+
+def small_problem(seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    X = torch.randn(40, 5, generator=gen, dtype=torch.float64)
+    y = torch.randint(0, 3, (40,), generator=gen)
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.Tanh(),
+                                torch.nn.Linear(4, 3)).double()
+    return model, X, y
+
+
+def exact_trace(model, X, y):
+    params = list(model.parameters())
+    shapes = [p.shape for p in params]
+    flat = torch.cat([p.detach().reshape(-1) for p in params])
+
+    def loss_of(vec):
+        chunks, i = [], 0
+        for s in shapes:
+            n = math.prod(s)
+            chunks.append(vec[i:i + n].reshape(s))
+            i += n
+        out = torch.func.functional_call(
+            model, dict(zip([k for k, _ in model.named_parameters()], chunks)), (X,))
+        return CE(out, y)
+
+    return float(torch.autograd.functional.hessian(loss_of, flat).diagonal().sum())
+
+
+def test_trace_is_exact_for_a_diagonal_hessian():
+    model = torch.nn.Linear(2, 1, bias=False).double()
+    X = torch.tensor([[3.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
+    y = torch.zeros(2, 1, dtype=torch.float64)
+    assert geometry.hessian_trace(model, square, X, y, samples=3) == pytest.approx(20.0)
+
+
+def test_trace_estimate_is_unbiased_on_a_network():
+    model, X, y = small_problem()
+    exact = exact_trace(model, X, y)
+    estimate = geometry.hessian_trace(model, CE, X, y, samples=3000, seed=1)
+    assert estimate == pytest.approx(exact, rel=0.05)
+    # and a single sample is not the exact value: the estimator is random
+    one = [geometry.hessian_trace(model, CE, X, y, samples=1, seed=s) for s in range(5)]
+    assert len({round(v, 9) for v in one}) > 1
+
+
+def test_trace_leaves_the_model_alone():
+    model, X, y = small_problem()
+    before = [p.detach().clone() for p in model.parameters()]
+    model.eval()
+    geometry.hessian_trace(model, CE, X, y, samples=2)
+    assert not model.training
+    assert all(torch.equal(a, p) for a, p in zip(before, model.parameters()))
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_direction_is_filter_normalised():
+    model = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3), torch.nn.BatchNorm2d(3),
+                                torch.nn.Flatten(), torch.nn.Linear(12, 4))
+    d = geometry.filter_normalized_direction(model, seed=3)
+    for p, dp in zip(model.parameters(), d):
+        assert dp.shape == p.shape
+        if p.dim() == 1:                           # biases and BN gains stay put
+            assert torch.count_nonzero(dp) == 0
+        else:
+            torch.testing.assert_close(dp.flatten(1).norm(dim=1),
+                                       p.detach().flatten(1).norm(dim=1))
+    again = geometry.filter_normalized_direction(model, seed=3)
+    other = geometry.filter_normalized_direction(model, seed=4)
+    assert all(torch.equal(a, b) for a, b in zip(d, again))
+    assert not torch.equal(d[0], other[0])
+
+
+def test_loss_along_a_direction():
+    model, X, y = small_problem()
+    model.train()
+    before = [p.detach().clone() for p in model.parameters()]
+    d = geometry.filter_normalized_direction(model, seed=0)
+    losses = geometry.loss_along(model, CE, X, y, d, [-1.0, 0.0, 0.5])
+    with torch.no_grad():
+        at_zero = float(CE(model(X), y))
+    assert losses[1] == pytest.approx(at_zero, rel=1e-12)
+    with torch.no_grad():
+        for p, dp in zip(model.parameters(), d):
+            p.add_(0.5 * dp)
+        moved = float(CE(model(X), y))
+        for p, p0 in zip(model.parameters(), before):
+            p.copy_(p0)
+    assert losses[2] == pytest.approx(moved, rel=1e-12)
+    assert model.training
+    assert all(torch.equal(a, p) for a, p in zip(before, model.parameters()))
+    with pytest.raises(ValueError, match="direction"):
+        geometry.loss_along(model, CE, X, y, d[:-1], [0.0])
+
+
+def test_train_to_loss_stops_at_the_target():
+    d = data.load_digits(seed=0)
+    X, y = d.X_train[:64], d.y_train[:64]
+    model = data.mlp(hidden=32, seed=0)
+    opt = optlib.SGD(model.parameters(), lr=0.3, momentum=0.9)
+    r = geometry.train_to_loss(model, opt, X, y, 0.05, batch_size=16, max_epochs=500)
+    assert r["reached"] and r["loss"] <= 0.05
+    assert r["steps"] == 4 * r["epochs"]           # 64 examples, batches of 16
+    assert data.evaluate(model, X, y)[0] == pytest.approx(r["loss"])
+    # one epoch earlier the loss was still above the target
+    model = data.mlp(hidden=32, seed=0)
+    opt = optlib.SGD(model.parameters(), lr=0.3, momentum=0.9)
+    short = geometry.train_to_loss(model, opt, X, y, 0.05, batch_size=16,
+                                   max_epochs=r["epochs"] - 1)
+    assert not short["reached"] and short["loss"] > 0.05
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(target=0.0), "target"), (dict(target=-1), "target"),
+    (dict(max_epochs=0), "max_epochs"), (dict(batch_size=0), "batch_size"),
+])
+def test_train_to_loss_refuses_bad_input(kwargs, match):
+    d = data.load_digits(seed=0)
+    model = data.mlp(hidden=8, seed=0)
+    args = dict(target=0.1, batch_size=8, max_epochs=1) | kwargs
+    with pytest.raises(ValueError, match=match):
+        geometry.train_to_loss(model, optlib.SGD(model.parameters(), lr=0.1),
+                               d.X_train[:16], d.y_train[:16], **args)
+
+
+def test_bad_arguments_are_named():
+    model, X, y = small_problem()
+    with pytest.raises(ValueError, match="samples"):
+        geometry.hessian_trace(model, CE, X, y, samples=0)
+    with pytest.raises(TypeError, match="seed"):
+        geometry.filter_normalized_direction(model, seed=1.5)
+    with pytest.raises(TypeError, match="model"):
+        geometry.hessian_trace("not a model", CE, X, y)
+
+
+def test_docstring_example_runs():
+    import doctest
+
+    assert doctest.testmod(geometry).failed == 0
