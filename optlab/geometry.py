@@ -25,7 +25,9 @@ References:
 
 from __future__ import annotations
 
+import json
 from numbers import Integral
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -33,11 +35,18 @@ import torch
 from . import data as data_mod
 
 __all__ = [
+    "STUDY",
     "filter_normalized_direction",
     "hessian_trace",
+    "load_study",
     "loss_along",
+    "study_profiles",
+    "summarise_study",
     "train_to_loss",
 ]
+
+#: where ``scripts/geometry_study.py`` writes its measurements (chapter 3 reads them)
+STUDY = Path(__file__).resolve().parents[1] / "results" / "geometry.json"
 
 
 def _params(model: torch.nn.Module) -> list[torch.Tensor]:
@@ -169,3 +178,46 @@ def train_to_loss(model, optimizer, X, y, target: float, *, batch_size: int,
             break
     return {"reached": bool(loss <= target), "epochs": epoch, "steps": steps,
             "loss": float(loss)}
+
+
+def load_study(path=STUDY) -> dict:
+    """The measurements of ``scripts/geometry_study.py``: ``settings``, ``code`` and
+    ``runs`` (key ``"variant/optimiser/seed"`` -> what :func:`train_to_loss` returned
+    and what was measured there)."""
+    doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not {"settings", "runs"} <= set(doc):
+        raise ValueError(f"{path} is not a geometry study (no settings or runs)")
+    return doc
+
+
+def _grouped(doc: dict) -> dict[str, dict[str, list[dict]]]:
+    out: dict[str, dict[str, list[dict]]] = {}
+    for key, run in doc["runs"].items():
+        variant, label, _seed = key.split("/")
+        out.setdefault(variant, {}).setdefault(label, []).append(run)
+    return out
+
+
+def summarise_study(doc: dict, metrics) -> dict[str, dict[str, dict]]:
+    """variant -> optimiser -> metric -> (mean, low, high), the 95 % Student-t interval
+    over the seeds (:func:`optlab.protocol.t_interval`); ``n`` holds the seed count."""
+    from .protocol import t_interval
+
+    out = {}
+    for variant, by_label in _grouped(doc).items():
+        out[variant] = {}
+        for label, runs in by_label.items():
+            row = {m: tuple(float(x) for x in t_interval([r[m] for r in runs]))
+                   for m in metrics}
+            row["n"] = len(runs)
+            out[variant][label] = row
+    return out
+
+
+def study_profiles(doc: dict) -> dict[str, dict[str, np.ndarray]]:
+    """variant -> optimiser -> array (runs x directions, alphas) of the loss profiles."""
+    return {
+        variant: {label: np.array([r["profiles"] for r in runs])
+                  for label, runs in by_label.items()}
+        for variant, by_label in _grouped(doc).items()
+    }

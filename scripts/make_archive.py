@@ -29,6 +29,7 @@ FILES = (
     "optlab/data/*",  # the workloads' committed data (the Shakespeare corpus and its origin)
     "results/optlab.db",  # the committed sweep, which chapters read (optlab.profiles)
     "results/README.md",  # its tables
+    "results/*.json",  # offline studies that chapters read (geometry, SWATS's switches)
     "pyproject.toml",  # lets pip install optlib from the unpacked folder
     "requirements.txt",  # the direct dependencies
     "requirements.lock",  # every package, pinned with hashes: what `make` installs
@@ -55,7 +56,8 @@ reading and running on your own machine. It holds:
 - `optlib/`: the optimisers and schedules, a small package that needs only PyTorch;
 - `optlab/`: the experiments behind the chapters' comparisons (`python -m optlab`)
   and the chapters' helpers (data, figures, glued numbers);
-- `results/`: the committed sweep (`optlab.db`, SQLite) and its tables (`README.md`);
+- `results/`: the committed sweep (`optlab.db`, SQLite), its tables (`README.md`) and
+  the offline studies that chapters read (`*.json`);
 - `requirements.txt` (the direct dependencies), `requirements.lock` (every package
   pinned, with hashes), `pyproject.toml`, the `Makefile` and `scripts/check_lock.py`.
 

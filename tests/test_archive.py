@@ -55,6 +55,7 @@ def expected_members(root: Path) -> list[str]:
                     names.add((Path(dirpath) / name).relative_to(root).as_posix())
     names |= {p.relative_to(root).as_posix() for p in (root / "optlab" / "data").glob("*")
               if p.is_file()}
+    names |= {p.relative_to(root).as_posix() for p in (root / "results").glob("*.json")}
     names |= {
         "results/optlab.db",
         "results/README.md",
@@ -147,6 +148,7 @@ def fake_tree(root: Path) -> None:
         "optlab/data/corpus.txt",
         "results/optlab.db",
         "results/README.md",
+        "results/geometry.json",
         "pyproject.toml",
         "requirements.txt",
         "requirements.lock",

@@ -3,9 +3,12 @@ training to a target loss, each against what it must equal."""
 
 from __future__ import annotations
 
+import json
 import math
 
+import numpy as np
 import pytest
+from scipy import stats
 import torch
 
 import optlib
@@ -157,3 +160,36 @@ def test_docstring_example_runs():
     import doctest
 
     assert doctest.testmod(geometry).failed == 0
+
+
+def test_study_summary(tmp_path):
+    runs = {f"full/Adam/{s}": {"trace": float(s), "profiles": [[s, 0.0, s]]}
+            for s in range(4)}
+    runs["full/SGDM/0"] = {"trace": 5.0, "profiles": [[1.0, 0.0, 1.0]]}
+    runs["full/SGDM/1"] = {"trace": 7.0, "profiles": [[2.0, 0.0, 2.0]]}
+    path = tmp_path / "g.json"
+    path.write_text(json.dumps({"settings": {}, "runs": runs}))
+    doc = geometry.load_study(path)
+    out = geometry.summarise_study(doc, ["trace"])
+    mean, low, high = out["full"]["Adam"]["trace"]
+    assert mean == 1.5 and out["full"]["Adam"]["n"] == 4
+    half = stats.t.ppf(0.975, 3) * np.std([0, 1, 2, 3], ddof=1) / 2
+    assert (low, high) == pytest.approx((1.5 - half, 1.5 + half))
+    assert out["full"]["SGDM"]["trace"][0] == 6.0
+    prof = geometry.study_profiles(doc)
+    assert prof["full"]["Adam"].shape == (4, 1, 3)
+    path.write_text(json.dumps({"runs": {}}))
+    with pytest.raises(ValueError, match="geometry study"):
+        geometry.load_study(path)
+
+
+def test_committed_study_is_complete():
+    doc = geometry.load_study()
+    s = doc["settings"]
+    for variant in ("full", "small"):
+        for label in s["lr"]:
+            for seed in s["seeds"]:
+                run = doc["runs"][f"{variant}/{label}/{seed}"]
+                assert run["reached"] and run["loss"] <= s["target"]
+                assert np.array(run["profiles"]).shape == (s["directions"],
+                                                           len(s["alphas"]))
