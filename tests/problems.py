@@ -21,15 +21,18 @@ def rosenbrock_problem():
     return [xy], lambda: (1 - xy[0]) ** 2 + 100 * (xy[1] - xy[0] ** 2) ** 2
 
 
-def smooth_problem(seed=0, shapes=((4, 3), (5,), (2, 3)), scale=1.0, signs=None):
+def smooth_problem(seed=0, shapes=((4, 3), (5,), (2, 3)), scale=1.0, signs=None,
+                   device="cpu"):
     """Float64 tensors of ``shapes`` (standard normal times ``scale``) and a smooth non-convex loss
     ``f(list of tensors)``, a sum of ``a x^2 + b x + 0.3 sin(3x)`` terms, the one of tensor ``i``
-    multiplied by ``signs[i]`` (-1: a tensor that should climb it, with ``maximize=True``)."""
+    multiplied by ``signs[i]`` (-1: a tensor that should climb it, with ``maximize=True``). The
+    numbers are drawn on the CPU and moved to ``device``."""
     g = torch.Generator().manual_seed(seed)
     params = [torch.randn(s, generator=g, dtype=torch.float64) for s in shapes]
-    params = [(x if scale == 1.0 else scale * x).requires_grad_() for x in params]
-    coefs = [(torch.rand(p.shape, generator=g, dtype=torch.float64) + 0.5,
-              torch.randn(p.shape, generator=g, dtype=torch.float64)) for p in params]
+    params = [(x if scale == 1.0 else scale * x).to(device).requires_grad_() for x in params]
+    coefs = [(torch.rand(p.shape, generator=g, dtype=torch.float64).to(device) + 0.5,
+              torch.randn(p.shape, generator=g, dtype=torch.float64).to(device))
+             for p in params]
     signs = [1.0] * len(params) if signs is None else signs
 
     def f(xs):

@@ -26,6 +26,7 @@ import torch._dynamo
 from torch._dynamo.utils import counters
 
 import optlib
+from devices import DEVICES
 from problems import smooth_problem
 from test_swats import NumpySWATS
 
@@ -118,8 +119,8 @@ def two_groups(params, first, second):
     return [{"params": params[:2], **first}, {"params": params[2:], **second}]
 
 
-def problem(dtype=torch.float32):
-    params, f = smooth_problem(seed=1, shapes=SHAPES)
+def problem(dtype=torch.float32, device="cpu"):
+    params, f = smooth_problem(seed=1, shapes=SHAPES, device=device)
     return [p.detach().to(dtype).requires_grad_() for p in params], f
 
 
@@ -162,13 +163,15 @@ def assert_close_trajectories(ours, theirs, **tol):
 
 
 # ------------------------------------------------------------------------ the tests
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("case", list(CASES))
-def test_compiled_step_equals_the_reference_and_compiles_once(case):
+def test_compiled_step_equals_the_reference_and_compiles_once(case, device):
     name, first, second, reference = CASES[case]
-    params, f = problem()
+    params, f = problem(device=device)
     opt = getattr(optlib, name)(two_groups(params, first, second))
     ours = compiled_run(opt, params, f)
-    ref_params, _ = problem()
+    assert ours[-1][0].device.type == device
+    ref_params, _ = problem(device=device)
     theirs = eager_run(reference(two_groups(ref_params, first, second)), ref_params, f)
     assert_close_trajectories(ours, theirs, **TOL)
 

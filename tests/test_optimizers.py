@@ -15,6 +15,7 @@ import torch
 
 import optlib
 from cases import CLASS_CASES, ERROR_CASES, OPTIMIZER_CASES
+from devices import DEVICES
 
 STEPS = 120
 TOL = {torch.float64: dict(rtol=1e-12, atol=1e-12), torch.float32: dict(rtol=1e-6, atol=1e-6)}
@@ -23,11 +24,13 @@ EXCHANGE_CASES = [c for c in REF_CASES if c.exchange_state]
 
 
 # --------------------------------------------------------------------------- a random problem
-def make_params(dtype, seed=0):
-    """Two groups' worth of parameters of mixed shapes, plus one that never gets a gradient."""
+def make_params(dtype, seed=0, device="cpu"):
+    """Two groups' worth of parameters of mixed shapes, plus one that never gets a gradient
+    (drawn on the CPU, then moved to ``device``)."""
     g = torch.Generator().manual_seed(seed)
     shapes = [(4, 3), (5,), (2, 2, 2), (3,)]
-    return [torch.randn(s, generator=g, dtype=dtype).requires_grad_() for s in shapes]
+    return [torch.randn(s, generator=g, dtype=dtype).to(device).requires_grad_()
+            for s in shapes]
 
 
 def make_loss(params, seed=1, sign=1.0):
@@ -37,8 +40,9 @@ def make_loss(params, seed=1, sign=1.0):
     same bounded optimum (climbing the loss itself would diverge, and a diverging trajectory
     compares rounding noise rather than the algorithm)."""
     g = torch.Generator().manual_seed(seed)
-    coefs = [(torch.rand(p.shape, generator=g, dtype=p.dtype) + 0.5,
-              torch.randn(p.shape, generator=g, dtype=p.dtype)) for p in params[:3]]
+    coefs = [(torch.rand(p.shape, generator=g, dtype=p.dtype).to(p.device) + 0.5,
+              torch.randn(p.shape, generator=g, dtype=p.dtype).to(p.device))
+             for p in params[:3]]
 
     def loss():
         return sign * sum(((a * p ** 2) + b * p + 0.3 * torch.sin(3 * p)).sum()
@@ -70,23 +74,25 @@ def assert_close_traj(a, b, dtype):
             torch.testing.assert_close(x, y, **TOL[dtype], msg=lambda m: f"step {k + 1}: {m}")
 
 
-def build(case, factory, dtype, seed=0):
+def build(case, factory, dtype, seed=0, device="cpu"):
     """Fresh parameters, an optimiser made by ``factory`` (None: the optlib case itself), the loss."""
-    params = make_params(dtype, seed)
+    params = make_params(dtype, seed, device)
     opt = case.make(groups(case, params)) if factory is None else factory(groups(case, params),
                                                                              **case.kwargs)
     return params, opt, make_loss(params, sign=-1.0 if case.kwargs.get("maximize") else 1.0)
 
 
 # --------------------------------------------------------------------------- parity
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize("case", REF_CASES, ids=lambda c: c.id)
-def test_trajectory_equals_reference(case, dtype):
-    p1, opt1, loss1 = build(case, None, dtype)
-    p2, opt2, loss2 = build(case, case.reference, dtype)
+def test_trajectory_equals_reference(case, dtype, device):
+    p1, opt1, loss1 = build(case, None, dtype, device=device)
+    p2, opt2, loss2 = build(case, case.reference, dtype, device=device)
     t1, t2 = run(opt1, p1, loss1, STEPS), run(opt2, p2, loss2, STEPS)
+    assert t1[-1][0].device.type == device
     assert_close_traj(t1, t2, dtype)
-    start = make_params(dtype)
+    start = make_params(dtype, device=device)
     assert not torch.allclose(t1[-1][0], start[0]), "the problem is trivial: nothing moved"
     assert torch.equal(t1[-1][3], start[3]), "a parameter without grad must not move"
 
@@ -184,15 +190,15 @@ def test_sparse_gradients(case):
 
 
 # --------------------------------------------------------------------------- state_dict
-def _resume(case, dtype, factory_a, factory_b, n_before=37, n_after=45):
+def _resume(case, dtype, factory_a, factory_b, n_before=37, n_after=45, device="cpu"):
     """Run n_before steps with A, move its state_dict into a fresh B, continue n_after steps."""
-    params, opt, loss = build(case, factory_a, dtype)
+    params, opt, loss = build(case, factory_a, dtype, device=device)
     run(opt, params, loss, n_before)
     saved = copy.deepcopy(opt.state_dict())
     snapshot = [p.detach().clone() for p in params]
     straight = run(opt, params, loss, n_after)
 
-    params2, opt2, loss2 = build(case, factory_b, dtype)
+    params2, opt2, loss2 = build(case, factory_b, dtype, device=device)
     with torch.no_grad():
         for p, s in zip(params2, snapshot):
             p.copy_(s)
@@ -201,9 +207,11 @@ def _resume(case, dtype, factory_a, factory_b, n_before=37, n_after=45):
     return straight, resumed
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("case", OPTIMIZER_CASES, ids=lambda c: c.id)
-def test_state_dict_resume_is_bit_identical(case):
-    straight, resumed = _resume(case, torch.float64, None, None)
+def test_state_dict_resume_is_bit_identical(case, device):
+    straight, resumed = _resume(case, torch.float64, None, None, device=device)
+    assert straight[-1][0].device.type == device
     for a, b in zip(straight, resumed):
         for x, y in zip(a, b):
             assert torch.equal(x, y)
