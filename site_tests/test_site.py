@@ -466,6 +466,7 @@ CHAPTER_EXPLORERS = {
     "book/part1/02_classic_optimizers.html": ("η", "End", "Adam", 3),
     "book/part1/04_when_adam_fails.html": ("β₂", "Home", None, 2),
     "book/part1/05_amsgrad.html": ("β₂", "End", "AMSGrad", 2),
+    "book/part1/08_lr_schedules.html": ("η", "End", "one-cycle", 1),
     "book/part2/12_nesterov_nadam.html": ("λ", "End", "NAG", 2),
 }
 
