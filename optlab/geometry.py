@@ -15,7 +15,13 @@ direction. This module adds what a fair comparison of two minima needs besides i
 - :func:`train_to_loss`, training that stops once the full training loss reaches a
   target, so that two optimisers are compared at the same training loss instead of at
   the same step (sharpness grows as the loss falls for cross-entropy, so points of
-  different losses cannot be compared).
+  different losses cannot be compared); :func:`train_workload_to_loss` does the same
+  for a problem built from one of optlab's workloads, measured on its fixed training
+  subset (:func:`split_loss`).
+
+Hessian-vector products differentiate the gradient once more. The fused CPU kernels
+of ``scaled_dot_product_attention`` have no such second derivative, so the products
+here run under :func:`hvp_context`, which selects its plain (math) kernel.
 
 References:
     Hutchinson, *A stochastic estimator of the trace of the influence matrix for
@@ -26,6 +32,7 @@ References:
 from __future__ import annotations
 
 import json
+import math
 from numbers import Integral
 from pathlib import Path
 
@@ -42,7 +49,10 @@ __all__ = [
     "loss_along",
     "study_profiles",
     "summarise_study",
+    "hvp_context",
+    "split_loss",
     "train_to_loss",
+    "train_workload_to_loss",
 ]
 
 #: where ``scripts/geometry_study.py`` writes its measurements (chapter 3 reads them)
@@ -69,6 +79,15 @@ def _generator(seed) -> torch.Generator:
     return torch.Generator().manual_seed(int(seed))
 
 
+def hvp_context():
+    """A context in which Hessian-vector products work for attention layers too: it
+    restricts ``scaled_dot_product_attention`` to its math kernel, the one with a
+    second derivative. Other layers are unaffected."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    return sdpa_kernel([SDPBackend.MATH])
+
+
 def hessian_trace(model, loss_fn, X, y, samples: int = 20, seed: int = 0) -> float:
     r"""Hutchinson's estimate of :math:`\operatorname{tr}\nabla^2 L` for
     ``L = loss_fn(model(X), y)``: the mean of :math:`v^\top H v` over ``samples``
@@ -91,7 +110,7 @@ def hessian_trace(model, loss_fn, X, y, samples: int = 20, seed: int = 0) -> flo
         raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
     _check_count(samples, "samples")
     gen = _generator(seed)
-    with torch.enable_grad():
+    with torch.enable_grad(), hvp_context():
         loss = loss_fn(model(X), y)
         if loss.dim() != 0:
             raise ValueError(f"loss_fn must return a scalar, got {tuple(loss.shape)}")
@@ -178,6 +197,61 @@ def train_to_loss(model, optimizer, X, y, target: float, *, batch_size: int,
             break
     return {"reached": bool(loss <= target), "epochs": epoch, "steps": steps,
             "loss": float(loss)}
+
+
+def _token_cross_entropy(logits, targets):
+    return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                             targets.reshape(-1))
+
+
+def split_loss(problem, split: str = "train"):
+    """``(loss_fn, X, y)`` with ``loss_fn(model(X), y)`` the mean cross-entropy (in
+    nats) of a classification or language-model problem of :mod:`optlab.workloads` on
+    one of its fixed evaluation sets: ``"train"`` (a fixed training subset of the test
+    set's size), ``"val"`` or ``"test"``. For the language model, X holds the
+    windows' first 64 characters and y the next character at each place."""
+    splits = getattr(problem, "splits", None)
+    if not isinstance(splits, dict) or split not in splits:
+        raise ValueError(f"split must be one of {sorted(splits or [])} of a "
+                         f"classification or language-model problem, got {split!r}")
+    part = splits[split]
+    if isinstance(part, tuple):
+        return torch.nn.functional.cross_entropy, part[0], part[1]
+    if torch.is_tensor(part) and part.dim() == 2:
+        return _token_cross_entropy, part[:, :-1], part[:, 1:]
+    raise ValueError("split_loss handles classification and language-model problems")
+
+
+@torch.no_grad()
+def _eval_loss(model, loss_fn, X, y) -> float:
+    was_training = model.training
+    model.eval()
+    try:
+        return float(loss_fn(model(X), y))
+    finally:
+        model.train(was_training)
+
+
+def train_workload_to_loss(problem, optimizer, target: float, *, every: int,
+                           max_steps: int) -> dict:
+    """Run ``problem.train_step`` until the loss on its fixed training subset
+    (:func:`split_loss`, evaluation mode) is at most ``target``, checked every
+    ``every`` steps, or until ``max_steps``. Returns ``{"reached": bool, "steps": int,
+    "loss": float}``, the loss of the last check."""
+    if not isinstance(target, (int, float)) or isinstance(target, bool) or target <= 0:
+        raise ValueError(f"Invalid target: {target!r} (expected a loss > 0)")
+    _check_count(every, "every")
+    _check_count(max_steps, "max_steps")
+    loss_fn, X, y = split_loss(problem, "train")
+    model = problem.models[0]
+    step, loss = 0, math.inf
+    for step in range(1, max_steps + 1):
+        problem.train_step([optimizer], step)
+        if step % every == 0 or step == max_steps:
+            loss = _eval_loss(model, loss_fn, X, y)
+            if not math.isfinite(loss) or loss <= target:
+                break
+    return {"reached": bool(loss <= target), "steps": step, "loss": float(loss)}
 
 
 def load_study(path=STUDY) -> dict:

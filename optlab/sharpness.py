@@ -71,7 +71,10 @@ def top_hessian_eigenvalue(model: torch.nn.Module, loss_fn, X: torch.Tensor, y: 
     if not params:
         raise ValueError("model has no parameter that requires a gradient")
 
-    with torch.enable_grad():
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    # attention's fused CPU kernels have no second derivative; its math kernel has
+    with torch.enable_grad(), sdpa_kernel([SDPBackend.MATH]):
         loss = loss_fn(model(X), y)
         if loss.dim() != 0:
             raise ValueError(f"loss_fn must return a scalar, got shape {tuple(loss.shape)}")
