@@ -38,6 +38,10 @@ class Adam(Optimizer):
         params: iterable of parameters or of dicts defining parameter groups.
         lr: learning rate :math:`\eta` (default 1e-3).
         betas: :math:`(\beta_1, \beta_2)`, each in [0, 1) (default (0.9, 0.999)).
+            Python numbers; torch also takes two one-element Tensors (for its
+            capturable and compiled steps), which optlib refuses with a TypeError.
+            Where torch itself refuses Tensor betas (a Tensor next to a float, or
+            Tensors with ``foreach=True``), optlib raises torch's ValueError.
         eps: :math:`\varepsilon \ge 0` (default 1e-8).
         weight_decay: :math:`\mu \ge 0` (default 0).
         amsgrad: keep the running maximum of :math:`v_t` (default False).
@@ -83,6 +87,15 @@ class Adam(Optimizer):
         if isinstance(lr, torch.Tensor) and foreach:  # torch's refusal (capturable off)
             raise ValueError(
                 "lr as a Tensor is not supported for capturable=False and foreach=True")
+        if isinstance(betas, (tuple, list)) and any(
+                isinstance(beta, torch.Tensor) for beta in betas[:2]):
+            # torch's refusals of Tensor betas, with its errors (two Tensors elsewhere
+            # get check_betas's TypeError: optlib keeps betas as floats)
+            if not all(isinstance(beta, torch.Tensor) for beta in betas[:2]):
+                raise ValueError("betas must be either both floats or both Tensors")
+            if foreach and not capturable:
+                raise ValueError("betas[0] as a Tensor is not supported for "
+                                 "capturable=False and foreach=True")
         check_adam_hyper(lr, betas, eps, weight_decay, tensor_lr=True)
         check_bool(amsgrad, "amsgrad")
         check_bool(maximize, "maximize")

@@ -435,6 +435,31 @@ def test_a_bad_tensor_lr_fails_as_in_torch(name):
         assert errors[0] == errors[1]
 
 
+#: Tensor betas that torch's Adam refuses (found by torch's own TestOptimRenewed.
+#: test_errors): one Tensor next to a float, either way round, and two Tensors with
+#: foreach=True
+BAD_TENSOR_BETAS = [
+    dict(betas=(0.9, torch.tensor(0.99))),
+    dict(betas=(torch.tensor(0.9), 0.99)),
+    dict(betas=(torch.tensor(0.9), torch.tensor(0.99)), foreach=True),
+]
+
+
+@pytest.mark.parametrize("name", ["Adam", "AMSGrad", "AdamW"])
+def test_tensor_betas_torch_refuses_fail_as_in_torch(name):
+    for kwargs in BAD_TENSOR_BETAS:
+        errors = []
+        for impl in ("optlib", "torch"):
+            with pytest.raises(ValueError) as err:
+                _make(name, [torch.zeros(2, requires_grad=True)], kwargs, impl)
+            errors.append(str(err.value))
+        assert errors[0] == errors[1]
+    # two Tensors that torch takes: optlib keeps betas as floats, and says so
+    betas = (torch.tensor(0.9), torch.tensor(0.99))
+    with pytest.raises(TypeError, match=r"betas\[0\] must be a Python float"):
+        _make(name, [torch.zeros(2, requires_grad=True)], dict(betas=betas), "optlib")
+
+
 @pytest.mark.parametrize("name", ["AdaBound", "AMSBound", "SWATS"])
 def test_the_optimisers_without_twin_keep_refusing_a_tensor_lr(name):
     with pytest.raises(TypeError, match="lr must be a Python float"):
