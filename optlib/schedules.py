@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import types
+import warnings
 from collections.abc import Callable
 from functools import partial
 
@@ -129,9 +130,18 @@ def _check_value(value, name: str, *, strict: bool = False) -> None:
 
 
 def _check_momenta(values, name: str, use_beta1: bool) -> None:
-    """Cycled momenta: in [0, 1) for Adam's beta1, in [0, inf) for SGD's momentum."""
+    """Cycled momenta: real numbers in [0, inf) for SGD's momentum. For Adam's beta1,
+    torch's scheduler takes any number (its own tests write beta1 = 22); optlib takes it
+    too, as a twin must, but warns outside [0, 1), where Adam's moment grows without
+    bound."""
     for v in values:
-        check_in_range(_real_value(v, name), name, 0.0, 1.0 if use_beta1 else math.inf)
+        value = _real_value(v, name)
+        if not use_beta1:
+            check_in_range(value, name, 0.0, math.inf)
+        elif not 0.0 <= value < 1.0:
+            warnings.warn(f"{name} {value!r} is outside [0, 1): written into Adam's "
+                          f"beta1, it makes the first moment grow without bound",
+                          UserWarning, stacklevel=4)
 
 
 def _check_clr_shape(step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode) -> None:

@@ -736,3 +736,26 @@ def test_cycle_momentum_with_adam_and_without_momentum():
         sched = cls(rprop, base_lr=1, max_lr=5, step_size_up=4, cycle_momentum=False)
         sched.step()
         assert rprop.param_groups[0]["lr"] == 2.0
+
+
+@pytest.mark.parametrize("mine_cls, kwargs", [
+    (optlib.OneCycleLR, dict(max_lr=0.01, total_steps=10, base_momentum=1,
+                             max_momentum=22)),
+    (optlib.CyclicLR, dict(base_lr=0.001, max_lr=0.01, step_size_up=3,
+                           base_momentum=0.8, max_momentum=1.0)),
+], ids=["OneCycleLR", "CyclicLR"])
+def test_a_beta1_outside_0_1_is_written_as_torch_writes_it_with_a_warning(mine_cls,
+                                                                            kwargs):
+    """torch's scheduler writes any momentum into Adam's beta1 (its own test uses 1 and
+    22); optlib's twin writes the same numbers, and warns."""
+    opts = [torch.optim.Adam([torch.zeros(2, requires_grad=True)], lr=0.01)
+            for _ in range(2)]
+    with pytest.warns(UserWarning, match=r"outside \[0, 1\).*beta1"):
+        mine = mine_cls(opts[0], **kwargs)
+    theirs = TWINS[mine_cls](opts[1], **kwargs)
+    for _ in range(8):
+        assert opts[0].param_groups[0]["betas"] == opts[1].param_groups[0]["betas"]
+        assert opts[0].param_groups[0]["lr"] == pytest.approx(
+            opts[1].param_groups[0]["lr"], rel=REL)
+        mine.step()
+        theirs.step()
