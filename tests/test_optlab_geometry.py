@@ -193,3 +193,123 @@ def test_committed_study_is_complete():
                 assert run["reached"] and run["loss"] <= s["target"]
                 assert np.array(run["profiles"]).shape == (s["directions"],
                                                            len(s["alphas"]))
+
+
+# ------------------------------------------------- attention, and optlab's workloads
+def tiny_attention_model():
+    torch.manual_seed(0)
+    layer = torch.nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0, batch_first=True,
+                                             norm_first=True)
+    return torch.nn.Sequential(layer, torch.nn.Flatten(), torch.nn.Linear(12, 3)).double()
+
+
+def test_hessian_measures_work_through_attention():
+    """Hutchinson's sum equals v^T H v of the exact Hessian for the same sign vectors,
+    on a model with an attention layer (whose fused kernels have no second
+    derivative: the products run on its math kernel)."""
+    model = tiny_attention_model()
+    gen = torch.Generator().manual_seed(1)
+    X = torch.randn(5, 3, 4, generator=gen, dtype=torch.float64)
+    y = torch.randint(0, 3, (5,), generator=gen)
+    names = [k for k, _ in model.named_parameters()]
+    params = list(model.parameters())
+    shapes = [p.shape for p in params]
+    flat = torch.cat([p.detach().reshape(-1) for p in params])
+
+    def loss_of(vec):
+        chunks, i = [], 0
+        for s in shapes:
+            chunks.append(vec[i:i + math.prod(s)].reshape(s))
+            i += math.prod(s)
+        out = torch.func.functional_call(model, dict(zip(names, chunks)), (X,))
+        return CE(out, y)
+
+    with geometry.hvp_context():
+        H = torch.autograd.functional.hessian(loss_of, flat)
+    signs = torch.Generator().manual_seed(7)
+    quad = []
+    for _ in range(3):
+        v = torch.cat([(torch.randint(0, 2, s, generator=signs) * 2 - 1).reshape(-1)
+                       for s in shapes]).double()
+        quad.append(float(v @ H @ v))
+    assert geometry.hessian_trace(model, CE, X, y, samples=3, seed=7) == pytest.approx(
+        np.mean(quad), rel=1e-9)
+    from optlab.sharpness import top_hessian_eigenvalue
+
+    eig = torch.linalg.eigvalsh(H)
+    top = float(eig[eig.abs().argmax()])
+    assert top_hessian_eigenvalue(model, CE, X, y, iters=300) == pytest.approx(top,
+                                                                               rel=1e-3)
+
+
+@pytest.mark.parametrize("name", ["mnist-cnn", "char-transformer"])
+def test_split_loss_is_the_workloads_own_loss(name):
+    from optlab import workloads
+
+    problem = workloads.get(name).build(0)
+    model = problem.models[0].eval()
+    loss_fn, X, y = geometry.split_loss(problem, "test")
+    with torch.no_grad():
+        loss = float(loss_fn(model(X), y))
+    if name == "char-transformer":   # the metric is the same loss in bits
+        assert X.shape == y.shape == (64, 64)
+        assert loss / math.log(2) == pytest.approx(problem.evaluate("test"), rel=1e-6)
+    else:                            # the metric is the accuracy of the same outputs
+        assert len(X) == len(y) == 500
+        with torch.no_grad():
+            acc = float((model(X).argmax(1) == y).double().mean())
+        assert acc == pytest.approx(problem.evaluate("test"))
+        assert 0.5 < loss < 5
+    with pytest.raises(ValueError, match="split"):
+        geometry.split_loss(problem, "everything")
+
+
+def test_train_workload_to_loss_stops_at_the_first_check_below_the_target():
+    from optlab import workloads
+
+    def run(max_steps, every=10):
+        problem = workloads.get("digits-mlp").build(0)
+        opt = optlib.SGD(problem.models[0].parameters(), lr=0.1, momentum=0.9)
+        r = geometry.train_workload_to_loss(problem, opt, 0.5, every=every,
+                                            max_steps=max_steps)
+        loss_fn, X, y = geometry.split_loss(problem, "train")
+        with torch.no_grad():
+            assert float(loss_fn(problem.models[0].eval()(X), y)) == pytest.approx(
+                r["loss"])
+        return r
+
+    r = run(1000)
+    assert r["reached"] and r["loss"] <= 0.5 and r["steps"] % 10 == 0
+    short = run(r["steps"] - 10)       # the check before: still above the target
+    assert not short["reached"] and short["loss"] > 0.5
+    assert short["steps"] == r["steps"] - 10
+    problem = workloads.get("digits-mlp").build(0)
+    opt = optlib.SGD(problem.models[0].parameters(), lr=0.1)
+    for kwargs, match in ((dict(target=0), "target"), (dict(every=0), "every"),
+                          (dict(max_steps=0), "max_steps")):
+        args = dict(target=0.5, every=5, max_steps=10) | kwargs
+        with pytest.raises(ValueError, match=match):
+            geometry.train_workload_to_loss(problem, opt, **args)
+
+
+@pytest.mark.parametrize("name", ["mnist-cnn", "char-transformer"])
+def test_committed_large_studies_are_complete(name):
+    """Every seed of both optimisers stopped at the target, at the rates the store's
+    sweep tuned (the ones chapter 3 says it used)."""
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "geometry_large.py"
+    spec = importlib.util.spec_from_file_location("geometry_large", script)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    doc = geometry.load_study(mod.out_path(name))
+    s = doc["settings"]
+    assert s["workload"] == name and len(s["seeds"]) >= 10
+    assert s["lr"] == mod.tuned_rates(mod.profiles.COMMITTED, name)
+    for label in ("Adam", "SGDM"):
+        for seed in s["seeds"]:
+            run = doc["runs"][f"{name}/{label}/{seed}"]
+            assert run["reached"] and run["loss"] <= s["target"]
+            assert run["steps"] % s["every"] == 0 and run["steps"] <= s["max_steps"]
+            assert np.array(run["profiles"]).shape == (s["directions"], len(s["alphas"]))
