@@ -32,22 +32,24 @@ def small_problem(seed=0):
     return model, X, y
 
 
-def exact_trace(model, X, y):
-    params = list(model.parameters())
+def exact_hessian(model, X, y) -> torch.Tensor:
+    """The Hessian of CE(model(X), y) over all parameters as one vector, by autograd's
+    dense ``hessian`` (attention on its math kernel, the one with second derivatives)."""
+    names, params = zip(*model.named_parameters())
     shapes = [p.shape for p in params]
     flat = torch.cat([p.detach().reshape(-1) for p in params])
 
     def loss_of(vec):
-        chunks, i = [], 0
-        for s in shapes:
-            n = math.prod(s)
-            chunks.append(vec[i:i + n].reshape(s))
-            i += n
-        out = torch.func.functional_call(
-            model, dict(zip([k for k, _ in model.named_parameters()], chunks)), (X,))
-        return CE(out, y)
+        chunks = vec.split([math.prod(s) for s in shapes])
+        weights = {k: c.reshape(s) for k, c, s in zip(names, chunks, shapes)}
+        return CE(torch.func.functional_call(model, weights, (X,)), y)
 
-    return float(torch.autograd.functional.hessian(loss_of, flat).diagonal().sum())
+    with geometry.hvp_context():
+        return torch.autograd.functional.hessian(loss_of, flat)
+
+
+def exact_trace(model, X, y):
+    return float(exact_hessian(model, X, y).diagonal().sum())
 
 
 def test_trace_is_exact_for_a_diagonal_hessian():
@@ -211,21 +213,8 @@ def test_hessian_measures_work_through_attention():
     gen = torch.Generator().manual_seed(1)
     X = torch.randn(5, 3, 4, generator=gen, dtype=torch.float64)
     y = torch.randint(0, 3, (5,), generator=gen)
-    names = [k for k, _ in model.named_parameters()]
-    params = list(model.parameters())
-    shapes = [p.shape for p in params]
-    flat = torch.cat([p.detach().reshape(-1) for p in params])
-
-    def loss_of(vec):
-        chunks, i = [], 0
-        for s in shapes:
-            chunks.append(vec[i:i + math.prod(s)].reshape(s))
-            i += math.prod(s)
-        out = torch.func.functional_call(model, dict(zip(names, chunks)), (X,))
-        return CE(out, y)
-
-    with geometry.hvp_context():
-        H = torch.autograd.functional.hessian(loss_of, flat)
+    H = exact_hessian(model, X, y)
+    shapes = [p.shape for p in model.parameters()]
     signs = torch.Generator().manual_seed(7)
     quad = []
     for _ in range(3):
