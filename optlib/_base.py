@@ -254,8 +254,8 @@ class Optimizer(torch.optim.Optimizer):
           ``torch.view_as_real`` of the parameter, its gradient and its state (views:
           the complex tensors change in place), and state that the update creates is
           kept complex;
-        * a Tensor ``lr`` is read as its value (``lr.item()``) for the step, then put
-          back. torch computes some step sizes in the tensor's dtype instead: with a
+        * a Tensor ``lr`` (or Tensor ``betas``, where the class takes them) is read
+          as its value (``lr.item()``) for the step, then put back. torch computes some step sizes in the tensor's dtype instead: with a
           float32 tensor the two agree to float32 rounding, with a float64 one to
           float64 rounding.
 
@@ -269,15 +269,22 @@ class Optimizer(torch.optim.Optimizer):
             with torch.enable_grad():
                 loss = closure()
         for group in self.param_groups:
-            lr = group["lr"]
-            if not isinstance(lr, torch.Tensor) or compiling:
+            lr, betas = group["lr"], group.get("betas")
+            tensor_betas = isinstance(betas, tuple) and any(
+                isinstance(beta, torch.Tensor) for beta in betas)
+            if compiling or not (isinstance(lr, torch.Tensor) or tensor_betas):
                 self._step_any_group(group)     # (the group is not written to: under
                 continue                        # torch.compile that would cost guards)
-            group["lr"] = lr.item()
+            if isinstance(lr, torch.Tensor):
+                group["lr"] = lr.item()
+            if tensor_betas:
+                group["betas"] = tuple(float(beta) for beta in betas)
             try:
                 self._step_any_group(group)
             finally:
-                group["lr"] = lr
+                group["lr"], group["betas"] = lr, betas
+                if betas is None:
+                    del group["betas"]
         return loss
 
     def _step_any_group(self, group: dict) -> None:

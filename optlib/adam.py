@@ -38,10 +38,10 @@ class Adam(Optimizer):
         params: iterable of parameters or of dicts defining parameter groups.
         lr: learning rate :math:`\eta` (default 1e-3).
         betas: :math:`(\beta_1, \beta_2)`, each in [0, 1) (default (0.9, 0.999)).
-            Python numbers; torch also takes two one-element Tensors (for its
-            capturable and compiled steps), which optlib refuses with a TypeError.
-            Where torch itself refuses Tensor betas (a Tensor next to a float, or
-            Tensors with ``foreach=True``), optlib raises torch's ValueError.
+            Python numbers, or two one-element Tensors as torch takes them (read as
+            their values at each step, like a Tensor ``lr``). Where torch refuses
+            Tensor betas (a Tensor next to a float, or Tensors with
+            ``foreach=True``), optlib raises torch's ValueError.
         eps: :math:`\varepsilon \ge 0` (default 1e-8).
         weight_decay: :math:`\mu \ge 0` (default 0).
         amsgrad: keep the running maximum of :math:`v_t` (default False).
@@ -87,16 +87,20 @@ class Adam(Optimizer):
         if isinstance(lr, torch.Tensor) and foreach:  # torch's refusal (capturable off)
             raise ValueError(
                 "lr as a Tensor is not supported for capturable=False and foreach=True")
+        values = betas
         if isinstance(betas, (tuple, list)) and any(
                 isinstance(beta, torch.Tensor) for beta in betas[:2]):
-            # torch's refusals of Tensor betas, with its errors (two Tensors elsewhere
-            # get check_betas's TypeError: optlib keeps betas as floats)
+            # Tensor betas as torch takes them (both, one element each) and refuses them
             if not all(isinstance(beta, torch.Tensor) for beta in betas[:2]):
                 raise ValueError("betas must be either both floats or both Tensors")
             if foreach and not capturable:
                 raise ValueError("betas[0] as a Tensor is not supported for "
                                  "capturable=False and foreach=True")
-        check_adam_hyper(lr, betas, eps, weight_decay, tensor_lr=True)
+            for i, beta in enumerate(betas[:2]):
+                if beta.numel() != 1:
+                    raise ValueError(f"Tensor betas[{i}] must be 1-element")
+            values = tuple(beta.item() for beta in betas[:2]) + tuple(betas[2:])
+        check_adam_hyper(lr, values, eps, weight_decay, tensor_lr=True)
         check_bool(amsgrad, "amsgrad")
         check_bool(maximize, "maximize")
         check_bool(decoupled_weight_decay, "decoupled_weight_decay")

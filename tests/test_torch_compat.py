@@ -454,10 +454,31 @@ def test_tensor_betas_torch_refuses_fail_as_in_torch(name):
                 _make(name, [torch.zeros(2, requires_grad=True)], kwargs, impl)
             errors.append(str(err.value))
         assert errors[0] == errors[1]
-    # two Tensors that torch takes: optlib keeps betas as floats, and says so
-    betas = (torch.tensor(0.9), torch.tensor(0.99))
-    with pytest.raises(TypeError, match=r"betas\[0\] must be a Python float"):
-        _make(name, [torch.zeros(2, requires_grad=True)], dict(betas=betas), "optlib")
+    # a Tensor beta out of range: torch's error, torch's message
+    errors = []
+    for impl in ("optlib", "torch"):
+        with pytest.raises(ValueError) as err:
+            _make(name, [torch.zeros(2, requires_grad=True)],
+                  dict(betas=(torch.tensor(0.9), torch.tensor(1.5))), impl)
+        errors.append(str(err.value))
+    assert errors[0] == errors[1]
+    # one of two elements (torch stumbles on its range check): optlib says which
+    with pytest.raises(ValueError, match=r"Tensor betas\[0\] must be 1-element"):
+        _make(name, [torch.zeros(2, requires_grad=True)],
+              dict(betas=(torch.tensor([0.9, 0.8]), torch.tensor(0.99))), "optlib")
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("name", ["Adam", "AMSGrad", "AdamW"])
+def test_tensor_betas_work_as_in_torch(name, dtype):
+    """Two Tensor betas, as torch takes them, kept in the group and read as their values
+    at every step: the trajectory of torch's class with the same Tensors."""
+    case = next(c for c in TWIN_CASES if c[0] == name)
+    betas = (torch.tensor(0.8, dtype=dtype), torch.tensor(0.99, dtype=dtype))
+    (ours, _, t1), (theirs, _, t2) = both((name, {**case[1], "betas": betas}, case[2]),
+                                          dtype, steps=60)
+    assert all(b is c for b, c in zip(ours.param_groups[0]["betas"], betas))
+    assert_same_trajectory(t1, t2, TOL[dtype])
 
 
 @pytest.mark.parametrize("name", ["AdaBound", "AMSBound", "SWATS"])
