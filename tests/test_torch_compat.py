@@ -421,18 +421,23 @@ def test_a_scheduler_moves_a_tensor_lr_as_in_torch(name):
     assert_same_trajectory(*trajectories, TOL[torch.float64])
 
 
+def assert_same_value_error(name, kwargs):
+    """optlib's ``name`` and its torch twin refuse ``kwargs`` with the same ValueError."""
+    errors = []
+    for impl in ("optlib", "torch"):
+        with pytest.raises(ValueError) as err:
+            _make(name, [torch.zeros(2, requires_grad=True)], kwargs, impl)
+        errors.append(str(err.value))
+    assert errors[0] == errors[1]
+
+
 @pytest.mark.parametrize("name", TWIN_NAMES)
 def test_a_bad_tensor_lr_fails_as_in_torch(name):
     bad = [dict(lr=torch.tensor([0.1, 0.2])), dict(lr=torch.tensor(-1.0))]
     if name in ("Adam", "AMSGrad", "AdamW"):       # torch's refusal of this pair
         bad.append(dict(lr=torch.tensor(0.1), foreach=True))
     for kwargs in bad:
-        errors = []
-        for impl in ("optlib", "torch"):
-            with pytest.raises(ValueError) as err:
-                _make(name, [torch.zeros(2, requires_grad=True)], kwargs, impl)
-            errors.append(str(err.value))
-        assert errors[0] == errors[1]
+        assert_same_value_error(name, kwargs)
 
 
 #: Tensor betas that torch's Adam refuses (found by torch's own TestOptimRenewed.
@@ -448,20 +453,9 @@ BAD_TENSOR_BETAS = [
 @pytest.mark.parametrize("name", ["Adam", "AMSGrad", "AdamW"])
 def test_tensor_betas_torch_refuses_fail_as_in_torch(name):
     for kwargs in BAD_TENSOR_BETAS:
-        errors = []
-        for impl in ("optlib", "torch"):
-            with pytest.raises(ValueError) as err:
-                _make(name, [torch.zeros(2, requires_grad=True)], kwargs, impl)
-            errors.append(str(err.value))
-        assert errors[0] == errors[1]
+        assert_same_value_error(name, kwargs)
     # a Tensor beta out of range: torch's error, torch's message
-    errors = []
-    for impl in ("optlib", "torch"):
-        with pytest.raises(ValueError) as err:
-            _make(name, [torch.zeros(2, requires_grad=True)],
-                  dict(betas=(torch.tensor(0.9), torch.tensor(1.5))), impl)
-        errors.append(str(err.value))
-    assert errors[0] == errors[1]
+    assert_same_value_error(name, dict(betas=(torch.tensor(0.9), torch.tensor(1.5))))
     # one of two elements (torch stumbles on its range check): optlib says which
     with pytest.raises(ValueError, match=r"Tensor betas\[0\] must be 1-element"):
         _make(name, [torch.zeros(2, requires_grad=True)],
