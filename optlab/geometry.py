@@ -21,7 +21,8 @@ direction. This module adds what a fair comparison of two minima needs besides i
 
 Hessian-vector products differentiate the gradient once more. The fused CPU kernels
 of ``scaled_dot_product_attention`` have no such second derivative, so the products
-here run under :func:`hvp_context`, which selects its plain (math) kernel.
+here run under :func:`hvp_context` (from :mod:`optlab.sharpness`), which selects its
+plain (math) kernel.
 
 References:
     Hutchinson, *A stochastic estimator of the trace of the influence matrix for
@@ -40,6 +41,7 @@ import numpy as np
 import torch
 
 from . import data as data_mod
+from .sharpness import hvp_context
 
 __all__ = [
     "STUDY",
@@ -77,15 +79,6 @@ def _generator(seed) -> torch.Generator:
     if not isinstance(seed, Integral) or isinstance(seed, bool):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
     return torch.Generator().manual_seed(int(seed))
-
-
-def hvp_context():
-    """A context in which Hessian-vector products work for attention layers too: it
-    restricts ``scaled_dot_product_attention`` to its math kernel, the one with a
-    second derivative. Other layers are unaffected."""
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-
-    return sdpa_kernel([SDPBackend.MATH])
 
 
 def hessian_trace(model, loss_fn, X, y, samples: int = 20, seed: int = 0) -> float:

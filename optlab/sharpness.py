@@ -18,7 +18,16 @@ from numbers import Integral
 
 import torch
 
-__all__ = ["top_hessian_eigenvalue"]
+__all__ = ["hvp_context", "top_hessian_eigenvalue"]
+
+
+def hvp_context():
+    """A context in which Hessian-vector products work for attention layers too: it
+    restricts ``scaled_dot_product_attention`` to its math kernel, the one with a
+    second derivative (its fused CPU kernels have none). Other layers are unaffected."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    return sdpa_kernel([SDPBackend.MATH])
 
 
 def _flat(tensors) -> torch.Tensor:
@@ -71,10 +80,7 @@ def top_hessian_eigenvalue(model: torch.nn.Module, loss_fn, X: torch.Tensor, y: 
     if not params:
         raise ValueError("model has no parameter that requires a gradient")
 
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-
-    # attention's fused CPU kernels have no second derivative; its math kernel has
-    with torch.enable_grad(), sdpa_kernel([SDPBackend.MATH]):
+    with torch.enable_grad(), hvp_context():
         loss = loss_fn(model(X), y)
         if loss.dim() != 0:
             raise ValueError(f"loss_fn must return a scalar, got shape {tuple(loss.shape)}")

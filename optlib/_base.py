@@ -255,9 +255,9 @@ class Optimizer(torch.optim.Optimizer):
           the complex tensors change in place), and state that the update creates is
           kept complex;
         * a Tensor ``lr`` (or Tensor ``betas``, where the class takes them) is read
-          as its value (``lr.item()``) for the step, then put back. torch computes some step sizes in the tensor's dtype instead: with a
-          float32 tensor the two agree to float32 rounding, with a float64 one to
-          float64 rounding.
+          as its value (``lr.item()``) for the step, then put back. torch computes
+          some step sizes in the tensor's dtype instead: with a float32 tensor the two
+          agree to float32 rounding, with a float64 one to float64 rounding.
 
         Under ``torch.compile`` a Tensor ``lr`` stays a tensor, so that one graph
         serves every value a scheduler gives it (as with torch's optimisers), and the
@@ -275,16 +275,14 @@ class Optimizer(torch.optim.Optimizer):
             if compiling or not (isinstance(lr, torch.Tensor) or tensor_betas):
                 self._step_any_group(group)     # (the group is not written to: under
                 continue                        # torch.compile that would cost guards)
-            if isinstance(lr, torch.Tensor):
-                group["lr"] = lr.item()
+            saved = {"lr": lr, "betas": betas} if tensor_betas else {"lr": lr}
+            group["lr"] = float(lr)
             if tensor_betas:
                 group["betas"] = tuple(float(beta) for beta in betas)
             try:
                 self._step_any_group(group)
             finally:
-                group["lr"], group["betas"] = lr, betas
-                if betas is None:
-                    del group["betas"]
+                group.update(saved)
         return loss
 
     def _step_any_group(self, group: dict) -> None:
