@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 import torch
 import torch._dynamo
-from torch._dynamo.utils import counters
+from torch._dynamo.utils import counters, get_static_address_type
 
 import optlib
 from devices import DEVICES
@@ -174,6 +174,19 @@ def test_compiled_step_equals_the_reference_and_compiles_once(case, device):
     ref_params, _ = problem(device=device)
     theirs = eager_run(reference(two_groups(ref_params, first, second)), ref_params, f)
     assert_close_trajectories(ours, theirs, **TOL)
+
+
+def test_compiled_state_is_fixed_and_checked_by_identity():
+    """Dynamo treats optlib's state as it treats torch's (through ``_init_group``):
+    each state tensor is a fixed address of the graph, checked by identity, instead of
+    an input collected and checked for shape, strides and dtype at every call."""
+    params, f = problem()
+    opt = optlib.Adam(two_groups(params, dict(lr=0.02), dict(lr=0.01)))
+    compiled_run(opt, params, f, steps=3)
+    for p in params:
+        kinds = {key: get_static_address_type(x) for key, x in opt.state[p].items()}
+        assert kinds == dict.fromkeys(("step", "exp_avg", "exp_avg_sq"), "guarded")
+    assert all(get_static_address_type(p.grad) is None for p in params)  # new each step
 
 
 def test_nadam_compiles():
