@@ -104,3 +104,38 @@ def test_the_optlab_trial_benchmark_runs_and_reports_cold_and_warm_shares():
     bad = subprocess.run([sys.executable, str(script), "--workloads", "nope"],
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "unknown workload 'nope'" in bad.stderr
+
+
+# ------------------------------------------------------------ benchmarks/swats_projection.py
+@pytest.fixture(scope="module")
+def projection(bench):
+    path = SCRIPT.parent / "swats_projection.py"
+    spec = importlib.util.spec_from_file_location("optlib_swats_projection", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(SCRIPT.parent))          # (it imports optimizers.py beside it)
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+        sys.modules.pop("optimizers", None)
+
+
+def test_the_projection_variants_differ_only_in_the_dot_products(projection):
+    gen = torch.Generator().manual_seed(3)
+    p, g = torch.randn(40_000, generator=gen), torch.randn(40_000, generator=gen)
+    exact = optlib.SWATS([torch.zeros(1, requires_grad=True)])._dots(p, g)
+    rounded = projection.SWATSFloat32Dots([torch.zeros(1, requires_grad=True)])._dots(p, g)
+    assert rounded != exact and rounded == pytest.approx(exact, rel=1e-5)
+    bare = projection.SWATSWithoutDots([torch.zeros(1, requires_grad=True)])
+    assert bare._dots(p, g) == (0.0, 0.0)
+
+
+def test_the_projection_benchmark_reports_each_share(projection, capsys):
+    medians = projection.time_set([(30,), (4, 5)], rounds=2, repeats=2, compiled=False)
+    assert set(medians) == set(projection.VARIANTS)
+    assert all(len(times) == 2 and min(times) > 0 for times in medians.values())
+    projection.report("tiny", medians)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4
+    assert sum("projection / Adam step" in line for line in lines) == 2
