@@ -18,6 +18,7 @@ the graph (slow to compile on a small machine: marked slow).
 from __future__ import annotations
 
 import contextlib
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -365,4 +366,73 @@ def test_inductor_compiled_step_equals_the_reference(case):
     ref_params, _ = problem()
     theirs = eager_run(reference(two_groups(ref_params, first, second)), ref_params, f,
                        steps=30)
+    assert_close_trajectories(ours, theirs, **TOL)
+
+
+# ------------------------------------------------------------------------ Part III
+#: Part III's optimisers: (class, first group, second group, frames compiled over 30
+#: steps at most). Lion compiles as the twins do: the wrapper, the step without state,
+#: the step with it. The schedule-free pair compiles once more, when its running
+#: weights change and dynamo makes them symbolic. The others keep Python numbers of
+#: the step in the traced code (SOAP's group step, Prodigy's estimate d) or read
+#: values per tensor (Adafactor's RMS): they recompile until dynamo's limit and then
+#: run eagerly, with the same numbers.
+PART3 = {
+    "Lion": (dict(lr=1e-3), dict(lr=5e-4, weight_decay=0.1), 3),
+    "SGDScheduleFree": (dict(lr=0.05), dict(lr=0.02), 4),
+    "AdamWScheduleFree": (dict(lr=0.01), dict(lr=0.005, weight_decay=0.1), 4),
+    "Adafactor": (dict(lr=1e-2), dict(lr=5e-3), None),
+    "Prodigy": (dict(lr=1.0), dict(lr=1.0, weight_decay=0.1), None),
+    "SOAP": (dict(lr=3e-3), dict(lr=1e-3), None),
+}
+
+
+@pytest.mark.parametrize("name", list(PART3))
+def test_part3_compiled_equals_eager(name):
+    first, second, most = PART3[name]
+    runs, frames = [], None
+    for compiled in (True, False):
+        params, f = problem()
+        opt = getattr(optlib, name)(two_groups(params, first, second))
+        if hasattr(opt, "train"):                   # schedule-free: training mode
+            opt.train()
+        if not compiled:
+            runs.append(eager_run(opt, params, f, steps=30))
+            continue
+        torch._dynamo.reset()
+        counters.clear()
+        try:
+            step = torch.compile(opt.step, backend="eager")
+            runs.append(eager_run(SimpleNamespace(step=step), params, f, steps=30))
+            frames = counters["frames"]["ok"]
+        finally:
+            torch._dynamo.reset()
+    assert_close_trajectories(*runs, **TOL)
+    if most is not None:
+        assert frames <= most, f"{frames} frames compiled"
+
+
+def test_muon_compiled_equals_eager_and_compiles_once():
+    """Muon takes matrices only: two of them, in two groups."""
+    def run(compiled):
+        gen = torch.Generator().manual_seed(0)
+        W = [torch.randn(8, 6, generator=gen).requires_grad_(),
+             torch.randn(5, 8, generator=gen).requires_grad_()]
+        X = torch.randn(16, 6, generator=gen)
+        opt = optlib.Muon([{"params": W[:1], "lr": 0.02},
+                           {"params": W[1:], "lr": 0.01, "weight_decay": 0.1}])
+        step = torch.compile(opt.step, backend="eager") if compiled else opt.step
+        traj = []
+        with at_most_one_recompile() as frames:
+            for _ in range(30):
+                for w in W:
+                    w.grad = None
+                ((X @ W[0].T).tanh() @ W[1].T).pow(2).mean().backward()
+                step()
+                traj.append([w.detach().clone() for w in W])
+            compiled_frames = frames()
+        return traj, compiled_frames
+
+    (ours, frames), (theirs, _) = run(True), run(False)
+    assert frames == 3      # the wrapper, the step without state, the step with it
     assert_close_trajectories(ours, theirs, **TOL)
