@@ -71,6 +71,8 @@ def time_set(shapes, rounds, repeats, compiled, seed=0):
     medians = {name: [] for name in variants}
     rng = random.Random(seed)
     for r in range(rounds):
+        if compiled:        # the variants share optlib's step code: each one's graphs
+            torch._dynamo.reset()           # count towards dynamo's recompile limit
         steps = {}
         for name, cls in variants.items():
             opt = _build(cls, shapes, seed + r)
@@ -113,6 +115,7 @@ def main(argv=None):
                         help="torch.compile(opt.step) of every variant")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    torch._dynamo.config.recompile_limit = 64       # (3 variants, each compiled anew)
     print(f"# torch {torch.__version__}, threads {args.threads}, "
           f"{'compiled (inductor)' if args.compiled else 'eager'}, "
           f"{args.rounds} rounds of {args.repeats} interleaved steps")
