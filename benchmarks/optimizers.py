@@ -33,11 +33,13 @@ from __future__ import annotations
 
 import argparse
 import gc
+import getpass
 import os
 import platform
 import random
 import statistics
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -45,6 +47,13 @@ from typing import Callable
 import torch
 
 import optlib
+
+# One inductor cache per ATen CPU capability: torch 2.13's cache does not tell apart CPU
+# kernels generated for AVX2 (ATEN_CPU_CAPABILITY=avx2) and for AVX512, and loading one
+# under the other crashed or gave wrong numbers (see tests/conftest.py).
+os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", os.path.join(
+    tempfile.gettempdir(),
+    f"torchinductor_{getpass.getuser()}_{torch.backends.cpu.get_cpu_capability()}"))
 
 try:  # the authors' AdaBound (PyPI adabound 0.0.5)
     import adabound
