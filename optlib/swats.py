@@ -195,8 +195,10 @@ class SWATS(Optimizer):
         traffic than the Adam step itself).
 
         float64 tensors are read as they are, without copies. Under ``torch.compile``
-        the two sums are 0-dim tensors of the graph, which the compiler fuses with the
-        conversions (nothing float64 is written to memory)."""
+        the two sums are 0-dim tensors of the graph: inductor computes them in a loop of
+        their own that converts on the fly (nothing float64 is written to memory) but
+        computes p_k there again, which costs about another Adam step (README,
+        Performance, "SWATS's projection")."""
         if self._compiling:
             p64, g64 = p.to(torch.float64), g.to(torch.float64)
             return (p64 * p64).sum(), (p64 * g64).sum()
