@@ -21,14 +21,12 @@ prints its median and range over the rounds. The target of item 10 is at most 0.
 from __future__ import annotations
 
 import argparse
-import random
 import statistics
-import time
 
 import torch
 
 import optlib
-from optimizers import PARAM_SETS
+from optimizers import PARAM_SETS, Spec, _compiled, time_spec
 
 
 class SWATSWithoutDots(optlib.SWATS):
@@ -51,45 +49,17 @@ VARIANTS = {"Adam": optlib.Adam, "SWATS": optlib.SWATS,
             "SWATS without dots": SWATSWithoutDots}
 
 
-def _build(cls, shapes, seed):
-    gen = torch.Generator().manual_seed(seed)
-    params = []
-    for shape in shapes:
-        p = torch.nn.Parameter(torch.randn(shape, generator=gen))
-        p.grad = torch.randn(shape, generator=gen) * 1e-2
-        params.append(p)
-    opt = cls(params, lr=1e-3)
-    opt.step()                                      # the state exists before timing
-    return opt
-
-
 def time_set(shapes, rounds, repeats, compiled, seed=0):
-    """Median seconds per step of each variant, one per round."""
+    """Median seconds per step of each variant, one per round (``optimizers.time_spec``:
+    every round builds all variants anew and times them interleaved)."""
     variants = dict(VARIANTS)
     if compiled:                                    # (rounding is not the question there)
         variants.pop("SWATS, float32 dots")
-    medians = {name: [] for name in variants}
-    rng = random.Random(seed)
-    for r in range(rounds):
-        if compiled:        # the variants share optlib's step code: each one's graphs
-            torch._dynamo.reset()           # count towards dynamo's recompile limit
-        steps = {}
-        for name, cls in variants.items():
-            opt = _build(cls, shapes, seed + r)
-            steps[name] = torch.compile(opt.step) if compiled else opt.step
-            for _ in range(3):                      # compiles, warms the caches
-                steps[name]()
-        times = {name: [] for name in steps}
-        for _ in range(repeats):
-            names = list(steps)
-            rng.shuffle(names)
-            for name in names:
-                t0 = time.perf_counter()
-                steps[name]()
-                times[name].append(time.perf_counter() - t0)
-        for name, ts in times.items():
-            medians[name].append(statistics.median(ts))
-    return medians
+        variants = {name: _compiled(cls, "inductor") for name, cls in variants.items()}
+    adam = variants.pop("Adam")
+    spec = Spec("Adam", dict(lr=1e-3), variants, passes=7, make=adam)
+    medians = time_spec(spec, shapes, repeats, warmup=3, seed=seed, rounds=rounds)
+    return {"Adam": medians.pop("optlib"), **medians}
 
 
 def report(set_name, medians):
@@ -115,7 +85,6 @@ def main(argv=None):
                         help="torch.compile(opt.step) of every variant")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    torch._dynamo.config.recompile_limit = 64       # (3 variants, each compiled anew)
     print(f"# torch {torch.__version__}, threads {args.threads}, "
           f"{'compiled (inductor)' if args.compiled else 'eager'}, "
           f"{args.rounds} rounds of {args.repeats} interleaved steps")
