@@ -1,7 +1,7 @@
 """What SWATS's projection costs, as a share of an Adam step (issue 16, item 10).
 
-    .venv/bin/python benchmarks/swats_projection.py                 # eager, model and medium
-    .venv/bin/python benchmarks/swats_projection.py --compiled      # torch.compile (minutes)
+    .venv/bin/python benchmarks/swats_projection.py             # eager, model, medium
+    .venv/bin/python benchmarks/swats_projection.py --compiled  # compiled (minutes)
 
 SWATS takes Adam's step and, for its switching test, two dot products over the whole
 group: p_k·p_k and p_k·g_k. optlib sums float64 products of the float32 numbers (exact
@@ -53,7 +53,7 @@ def time_set(shapes, rounds, repeats, compiled, seed=0):
     """Median seconds per step of each variant, one per round (``optimizers.time_spec``:
     every round builds all variants anew and times them interleaved)."""
     variants = dict(VARIANTS)
-    if compiled:                                    # (rounding is not the question there)
+    if compiled:                        # (rounding is not the question there)
         variants.pop("SWATS, float32 dots")
         variants = {name: _compiled(cls, "inductor") for name, cls in variants.items()}
     adam = variants.pop("Adam")
