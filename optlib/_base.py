@@ -295,8 +295,8 @@ class Optimizer(torch.optim.Optimizer):
         ``state`` as a fixed address of the graph, checked by identity (as it does for
         torch's own optimisers). Without that, each state tensor is an input of the
         graph: collected and checked for shape, strides and dtype at every call, which
-        cost a compiled Adam about a tenth of its step on 300 tensors. :meth:`step` calls
-        this once per group, under ``torch.compile`` only."""
+        cost a compiled Adam about a tenth of its step on 300 tensors. :meth:`step`
+        calls this once per group, under ``torch.compile`` only."""
 
     def _step_any_group(self, group: dict) -> None:
         """One group's step: on the real views of complex parameters, if it has any."""

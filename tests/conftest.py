@@ -1,4 +1,4 @@
-"""Fixtures shared by several test modules, and one inductor cache per CPU capability."""
+"""Fixtures shared by several test modules; one inductor cache per CPU capability."""
 
 from __future__ import annotations
 

@@ -106,13 +106,13 @@ def test_the_optlab_trial_benchmark_runs_and_reports_cold_and_warm_shares():
     assert bad.returncode == 2 and "unknown workload 'nope'" in bad.stderr
 
 
-# ------------------------------------------------------------ benchmarks/swats_projection.py
+# ---------------------------------------------------- benchmarks/swats_projection.py
 @pytest.fixture(scope="module")
 def projection(bench):
     path = SCRIPT.parent / "swats_projection.py"
     spec = importlib.util.spec_from_file_location("optlib_swats_projection", path)
     module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(SCRIPT.parent))          # (it imports optimizers.py beside it)
+    sys.path.insert(0, str(SCRIPT.parent))      # (it imports optimizers.py beside it)
     try:
         spec.loader.exec_module(module)
         yield module
@@ -125,7 +125,8 @@ def test_the_projection_variants_differ_only_in_the_dot_products(projection):
     gen = torch.Generator().manual_seed(3)
     p, g = torch.randn(40_000, generator=gen), torch.randn(40_000, generator=gen)
     exact = optlib.SWATS([torch.zeros(1, requires_grad=True)])._dots(p, g)
-    rounded = projection.SWATSFloat32Dots([torch.zeros(1, requires_grad=True)])._dots(p, g)
+    rounded = projection.SWATSFloat32Dots(
+        [torch.zeros(1, requires_grad=True)])._dots(p, g)
     assert rounded != exact and rounded == pytest.approx(exact, rel=1e-5)
     bare = projection.SWATSWithoutDots([torch.zeros(1, requires_grad=True)])
     assert bare._dots(p, g) == (0.0, 0.0)
